@@ -1,0 +1,73 @@
+"""record_audit(): the one way an AuditEvent is written."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from tandem.audit.chain import row_hash
+from tandem.audit.models import Action, AuditChainHead, AuditEvent, Outcome
+
+if TYPE_CHECKING:
+    from tandem.accounts.models import Organisation, User
+    from tandem.patients.models import Patient
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record_audit(
+    *,
+    actor: User | None,
+    action: str,
+    entity_type: str = "",
+    entity_id: object = "",
+    patient: Patient | int | None = None,
+    outcome: str = Outcome.SUCCESS,
+    role: str = "",
+    organisation: Organisation | int | None = None,
+    request: HttpRequest | None = None,
+    actor_label: str = "",
+    extra: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain, inside the caller's transaction when there is one.
+
+    Callers inside an action's transaction get the audit row committed (or rolled back) together
+    with the change it records.
+    """
+    assert action in Action.values, action
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    patient_id = patient if isinstance(patient, int) or patient is None else patient.pk
+    org_id = organisation if isinstance(organisation, int) or organisation is None else organisation.pk
+    ua = request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else ""
+    with transaction.atomic():
+        head = AuditChainHead.objects.select_for_update().get(id=1)
+        content: dict[str, Any] = {
+            "seq": head.last_seq + 1,
+            "occurred_at": timezone.now(),
+            "actor_id": actor.pk if actor is not None else None,
+            "actor_label": (actor.email if actor is not None else actor_label)[:254],
+            "actor_role": role,
+            "actor_organisation_id": org_id,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": str(entity_id)[:64] if entity_id not in (None, "") else "",
+            "patient_id": patient_id,
+            "ip": client_ip(request),
+            "user_agent": ua,
+            "outcome": outcome,
+            "extra": extra or {},
+        }
+        digest = row_hash(head.last_hash, content)
+        event = AuditEvent.objects.create(prev_hash=head.last_hash, hash=digest, **content)
+        head.last_seq = content["seq"]
+        head.last_hash = digest
+        head.save(update_fields=["last_seq", "last_hash"])
+    return event

@@ -1,0 +1,61 @@
+"""How `tandem demo` and `tandem synth` find each app's data builders.
+
+Each domain app may have `demo.py` with `build(ctx: DemoContext)` (realistic data for people to
+look at; idempotent) and `synth.py` with `generate(ctx: SynthContext)` (bulk data for
+benchmarks; deterministic for a seed). Apps run in INSTALLED_APPS order, so a later app finds
+what earlier ones made in the context.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from types import ModuleType
+from typing import Any
+
+from django.apps import apps
+
+
+def builders(module_name: str) -> Iterator[tuple[str, ModuleType]]:
+    for config in apps.get_app_configs():
+        if not config.name.startswith("tandem."):
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.{module_name}":
+                raise
+            continue
+        yield config.label, module
+
+
+@dataclass
+class DemoContext:
+    password: str
+    today: date
+    rng: random.Random
+    out: Any = None
+    orgs: dict[str, Any] = field(default_factory=dict)
+    users: dict[str, Any] = field(default_factory=dict)
+    patients: list[Any] = field(default_factory=list)
+    created: dict[str, int] = field(default_factory=dict)
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.created[what] = self.created.get(what, 0) + n
+
+
+@dataclass
+class SynthContext:
+    patients: int
+    seed: int
+    rng: random.Random
+    anchor: date
+    progress: Any
+    batch: int = 2000
+    org_ids: list[int] = field(default_factory=list)
+    user_ids: dict[str, list[int]] = field(default_factory=dict)
+    patient_id_range: tuple[int, int] = (0, -1)
+    created: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from tandem.portal import views
+
+app_name = "portal"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("access-log/", views.access_log, name="access_log"),
+    path("crisis/", views.crisis, name="crisis"),
+]

@@ -1,0 +1,21 @@
+from django.urls import include, path
+
+from tandem.accounts import views as account_views
+from tandem.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("login/", account_views.LoginView.as_view(), name="login"),
+    path("logout/", account_views.logout_view, name="logout"),
+    path("notifications/", account_views.notifications, name="notifications"),
+    path("accounts/", include("tandem.accounts.urls")),
+    path("patients/", include("tandem.patients.urls")),
+    path("portal/", include("tandem.portal.urls")),
+    path("manage/", include("tandem.core.manage_urls")),
+    path("audit/", include("tandem.audit.urls")),
+]
+
+handler403 = "tandem.core.views.error_403"
+handler404 = "tandem.core.views.error_404"
+handler500 = "tandem.core.views.error_500"

@@ -1,0 +1,259 @@
+"""Every URL of the application, requested as every persona: allowed, or 404 like a missing id.
+
+The list of URLs comes from the URL configuration, so a new URL that is not placed in one of the
+classes below fails `test_every_url_is_in_the_matrix` until someone decides who may open it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tandem.audit.models import AuditEvent, Outcome
+from tandem.patients.models import CareTeamMember, Consent
+from tandem.patients.views import TABS
+
+TEAM = {"prescriber", "therapist", "care_manager", "consultant"}
+EVERYONE = {
+    "prescriber", "therapist", "care_manager", "consultant", "org_admin", "patient", "other_patient",
+    "colleague", "outsider", "consented",
+}
+CLINICIANS = TEAM | {"colleague", "outsider", "consented"}
+
+PUBLIC = {
+    "login", "healthz", "accounts:password_reset", "accounts:password_reset_done",
+    "accounts:password_reset_confirm", "accounts:password_reset_complete",
+}
+OWN_ACCOUNT = {"home", "logout", "notifications", "accounts:mfa", "accounts:password_change"}
+CLINICIAN_ONLY = {"patients:list": "GET", "patients:break_glass": "GET"}
+PORTAL = {"portal:home", "portal:access_log", "portal:crisis"}
+ORG_ADMIN = {
+    "manage:members": "GET", "manage:member_new": "GET", "manage:member_deactivate": "POST",
+    "manage:patients": "GET", "manage:patient_new": "GET", "audit:org_log": "GET",
+}
+# Patient-scoped URLs of Pat (the personas' patient): who may open each, written out by hand
+# from the access policy rather than computed from it.
+RECORD = TEAM | {"org_admin", "consented"}
+MANAGE = TEAM | {"org_admin"}
+PATIENT_SCOPED = {
+    "patients:detail": ("GET", RECORD),
+    "patients:edit": ("GET", MANAGE),
+    "patients:team_add": ("GET", MANAGE),
+    "patients:team_end": ("POST", MANAGE),
+    "patients:consent_new": ("GET", MANAGE),
+    "patients:consent_revoke": ("POST", MANAGE),
+}
+TAB_ALLOWED = {
+    "plan": TEAM, "medications": TEAM | {"consented"}, "therapy": TEAM, "measures": TEAM | {"consented"},
+    "messages": TEAM,
+}
+
+
+def all_url_names() -> Iterator[str]:
+    def walk(patterns: list, namespace: str | None) -> Iterator[str]:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                ns = p.namespace or namespace
+                yield from walk(p.url_patterns, ns)
+            elif isinstance(p, URLPattern):
+                assert p.name, f"URL {p.pattern} has no name, so the access matrix cannot place it"
+                yield f"{namespace}:{p.name}" if namespace else p.name
+
+    yield from walk(get_resolver().url_patterns, None)
+
+
+def test_every_url_is_in_the_matrix():
+    placed = PUBLIC | OWN_ACCOUNT | set(CLINICIAN_ONLY) | PORTAL | set(ORG_ADMIN) | set(PATIENT_SCOPED) | {"patients:tab"}
+    unplaced = sorted(set(all_url_names()) - placed)
+    assert not unplaced, f"URLs not in the access matrix: {unplaced}"
+    assert set(TAB_ALLOWED) == set(TABS)
+
+
+def _kwargs(personas, name: str) -> dict:
+    kwargs: dict = {"patient_id": personas.patient.pk}
+    if name == "patients:team_end":
+        kwargs["member_id"] = CareTeamMember.objects.get(patient=personas.patient, user=personas.care_manager).pk
+    if name == "patients:consent_revoke":
+        kwargs["consent_id"] = personas.consent.pk
+    return kwargs
+
+
+def _request(client, method: str, url: str):
+    if method == "POST":
+        return client.post(url, {"reason": "Patient asked to stop sharing"})
+    return client.get(url)
+
+
+def _assert_denied_and_audited(response, before: int) -> None:
+    assert response.status_code == 404
+    assert AuditEvent.objects.filter(outcome=Outcome.DENIED, seq__gt=before).exists(), "denial was not audited"
+
+
+def _last_seq() -> int:
+    last = AuditEvent.objects.order_by("-seq").first()
+    return last.seq if last else 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(EVERYONE))
+@pytest.mark.parametrize("name", sorted(PATIENT_SCOPED))
+def test_patient_urls(personas, name, persona):
+    method, allowed = PATIENT_SCOPED[name]
+    url = reverse(name, kwargs=_kwargs(personas, name))
+    before = _last_seq()
+    response = _request(personas.client_for(persona), method, url)
+    if persona in allowed:
+        assert response.status_code == (302 if method == "POST" else 200), (name, persona)
+    else:
+        _assert_denied_and_audited(response, before)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(EVERYONE))
+@pytest.mark.parametrize("tab", sorted(TAB_ALLOWED))
+def test_patient_tabs(personas, tab, persona):
+    url = reverse("patients:tab", kwargs={"patient_id": personas.patient.pk, "tab": tab})
+    before = _last_seq()
+    response = personas.client_for(persona).get(url)
+    if persona in TAB_ALLOWED[tab]:
+        assert response.status_code == 200
+    else:
+        _assert_denied_and_audited(response, before)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(EVERYONE))
+def test_the_other_patients_record(personas, persona):
+    """Oli is on the colleague's caseload only; Pat's team and the consented clinician see nothing."""
+    url = reverse("patients:detail", kwargs={"patient_id": personas.other_patient.pk})
+    before = _last_seq()
+    response = personas.client_for(persona).get(url)
+    if persona in {"colleague", "org_admin"}:
+        assert response.status_code == 200
+    else:
+        _assert_denied_and_audited(response, before)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(EVERYONE))
+@pytest.mark.parametrize("name", sorted(PORTAL))
+def test_portal_urls(personas, name, persona):
+    before = _last_seq()
+    response = personas.client_for(persona).get(reverse(name))
+    if persona == "patient":
+        assert response.status_code == 200
+        assert "Oli" not in response.content.decode()
+    elif persona == "other_patient":
+        assert response.status_code == 200
+        assert "Pat Patient" not in response.content.decode()
+    else:
+        _assert_denied_and_audited(response, before)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(EVERYONE))
+@pytest.mark.parametrize("name", sorted(ORG_ADMIN))
+def test_org_admin_urls(personas, name, persona):
+    kwargs = {"user_id": personas.therapist.pk} if name == "manage:member_deactivate" else {}
+    method = ORG_ADMIN[name]
+    before = _last_seq()
+    response = _request(personas.client_for(persona), method, reverse(name, kwargs=kwargs))
+    if persona == "org_admin":
+        assert response.status_code == (302 if method == "POST" else 200)
+    else:
+        _assert_denied_and_audited(response, before)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(EVERYONE))
+@pytest.mark.parametrize("name", sorted(CLINICIAN_ONLY))
+def test_clinician_urls(personas, name, persona):
+    before = _last_seq()
+    response = personas.client_for(persona).get(reverse(name))
+    if persona in CLINICIANS:
+        assert response.status_code == 200
+    else:
+        _assert_denied_and_audited(response, before)
+
+
+@pytest.mark.django_db
+def test_signed_out_visitors_are_sent_to_login(personas, client):
+    protected = [reverse(n) for n in ("home", "patients:list", "portal:home", "manage:members", "audit:org_log")]
+    protected.append(reverse("patients:detail", kwargs={"patient_id": personas.patient.pk}))
+    for url in protected:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("login")), url
+
+
+@pytest.mark.django_db
+def test_a_team_member_cannot_end_another_patients_team_row_through_their_own_patient(personas):
+    """An id of another patient's row under a patient the user may manage is still not found."""
+    row = CareTeamMember.objects.get(patient=personas.other_patient)
+    url = reverse("patients:team_end", kwargs={"patient_id": personas.patient.pk, "member_id": row.pk})
+    response = personas.client_for("therapist").post(url)
+    assert response.status_code == 404
+    row.refresh_from_db()
+    assert row.end is None
+
+
+@pytest.mark.django_db
+def test_an_admin_of_another_organisation_cannot_deactivate_a_member(personas):
+    from tandem.accounts.models import Membership, Role
+    from tandem.lib.testing import make_user
+
+    other_admin = make_user("admin@lakeside.test", "Lake Admin", personas.other_org, Role.ORG_ADMIN)
+    client = personas.client_for(other_admin)
+    response = client.post(reverse("manage:member_deactivate", kwargs={"user_id": personas.therapist.pk}))
+    assert response.status_code == 404
+    assert Membership.objects.get(user=personas.therapist).is_active
+
+
+@pytest.mark.django_db
+def test_malformed_and_missing_ids_are_404_not_500(personas):
+    client = personas.client_for("therapist")
+    for url in ["/patients/abc/", "/patients/0/", "/patients/99999999999999999999999/", "/patients/-1/",
+                "/patients/999999/", f"/patients/{personas.patient.pk}/nonsense-tab/",
+                f"/patients/{personas.patient.pk}/team/99999999999999999999/end/"]:
+        response = client.get(url) if "end" not in url else client.post(url)
+        assert response.status_code == 404, url
+
+
+@pytest.mark.django_db
+def test_a_revoked_or_ended_consent_grants_nothing(personas):
+    from django.utils import timezone
+
+    url = reverse("patients:detail", kwargs={"patient_id": personas.patient.pk})
+    client = personas.client_for("consented")
+    assert client.get(url).status_code == 200
+    Consent.objects.filter(pk=personas.consent.pk).update(revoked_at=timezone.now())
+    assert client.get(url).status_code == 404
+    Consent.objects.filter(pk=personas.consent.pk).update(revoked_at=None, end=timezone.localdate() - timezone.timedelta(days=1))
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_consent_to_an_organisation_reaches_its_clinicians_only(personas):
+    from tandem.patients.models import Category
+
+    Consent.objects.create(
+        patient=personas.other_patient, grantee_organisation=personas.other_org, categories=[Category.PLAN],
+        start=personas.consent.start,
+    )
+    url = reverse("patients:tab", kwargs={"patient_id": personas.other_patient.pk, "tab": "plan"})
+    assert personas.client_for("outsider").get(url).status_code == 200
+    url = reverse("patients:tab", kwargs={"patient_id": personas.other_patient.pk, "tab": "medications"})
+    assert personas.client_for("outsider").get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_former_team_member_loses_access(personas):
+    from django.utils import timezone
+
+    CareTeamMember.objects.filter(patient=personas.patient, user=personas.therapist).update(
+        end=timezone.localdate() - timezone.timedelta(days=1)
+    )
+    url = reverse("patients:detail", kwargs={"patient_id": personas.patient.pk})
+    assert personas.client_for("therapist").get(url).status_code == 404
