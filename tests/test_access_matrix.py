@@ -17,21 +17,37 @@ from tandem.patients.views import TABS
 
 TEAM = {"prescriber", "therapist", "care_manager", "consultant"}
 EVERYONE = {
-    "prescriber", "therapist", "care_manager", "consultant", "org_admin", "patient", "other_patient",
-    "colleague", "outsider", "consented",
+    "prescriber",
+    "therapist",
+    "care_manager",
+    "consultant",
+    "org_admin",
+    "patient",
+    "other_patient",
+    "colleague",
+    "outsider",
+    "consented",
 }
 CLINICIANS = TEAM | {"colleague", "outsider", "consented"}
 
 PUBLIC = {
-    "login", "healthz", "accounts:password_reset", "accounts:password_reset_done",
-    "accounts:password_reset_confirm", "accounts:password_reset_complete",
+    "login",
+    "healthz",
+    "accounts:password_reset",
+    "accounts:password_reset_done",
+    "accounts:password_reset_confirm",
+    "accounts:password_reset_complete",
 }
 OWN_ACCOUNT = {"home", "logout", "notifications", "accounts:mfa", "accounts:password_change"}
 CLINICIAN_ONLY = {"patients:list": "GET", "patients:break_glass": "GET"}
 PORTAL = {"portal:home", "portal:access_log", "portal:crisis"}
 ORG_ADMIN = {
-    "manage:members": "GET", "manage:member_new": "GET", "manage:member_deactivate": "POST",
-    "manage:patients": "GET", "manage:patient_new": "GET", "audit:org_log": "GET",
+    "manage:members": "GET",
+    "manage:member_new": "GET",
+    "manage:member_deactivate": "POST",
+    "manage:patients": "GET",
+    "manage:patient_new": "GET",
+    "audit:org_log": "GET",
 }
 # Patient-scoped URLs of Pat (the personas' patient): who may open each, written out by hand
 # from the access policy rather than computed from it.
@@ -46,7 +62,10 @@ PATIENT_SCOPED = {
     "patients:consent_revoke": ("POST", MANAGE),
 }
 TAB_ALLOWED = {
-    "plan": TEAM, "medications": TEAM | {"consented"}, "therapy": TEAM, "measures": TEAM | {"consented"},
+    "plan": TEAM,
+    "medications": TEAM | {"consented"},
+    "therapy": TEAM,
+    "measures": TEAM | {"consented"},
     "messages": TEAM,
 }
 
@@ -65,7 +84,15 @@ def all_url_names() -> Iterator[str]:
 
 
 def test_every_url_is_in_the_matrix():
-    placed = PUBLIC | OWN_ACCOUNT | set(CLINICIAN_ONLY) | PORTAL | set(ORG_ADMIN) | set(PATIENT_SCOPED) | {"patients:tab"}
+    placed = (
+        PUBLIC
+        | OWN_ACCOUNT
+        | set(CLINICIAN_ONLY)
+        | PORTAL
+        | set(ORG_ADMIN)
+        | set(PATIENT_SCOPED)
+        | {"patients:tab"}
+    )
     unplaced = sorted(set(all_url_names()) - placed)
     assert not unplaced, f"URLs not in the access matrix: {unplaced}"
     assert set(TAB_ALLOWED) == set(TABS)
@@ -74,7 +101,9 @@ def test_every_url_is_in_the_matrix():
 def _kwargs(personas, name: str) -> dict:
     kwargs: dict = {"patient_id": personas.patient.pk}
     if name == "patients:team_end":
-        kwargs["member_id"] = CareTeamMember.objects.get(patient=personas.patient, user=personas.care_manager).pk
+        kwargs["member_id"] = CareTeamMember.objects.get(
+            patient=personas.patient, user=personas.care_manager
+        ).pk
     if name == "patients:consent_revoke":
         kwargs["consent_id"] = personas.consent.pk
     return kwargs
@@ -88,7 +117,9 @@ def _request(client, method: str, url: str):
 
 def _assert_denied_and_audited(response, before: int) -> None:
     assert response.status_code == 404
-    assert AuditEvent.objects.filter(outcome=Outcome.DENIED, seq__gt=before).exists(), "denial was not audited"
+    assert AuditEvent.objects.filter(outcome=Outcome.DENIED, seq__gt=before).exists(), (
+        "denial was not audited"
+    )
 
 
 def _last_seq() -> int:
@@ -180,7 +211,9 @@ def test_clinician_urls(personas, name, persona):
 
 @pytest.mark.django_db
 def test_signed_out_visitors_are_sent_to_login(personas, client):
-    protected = [reverse(n) for n in ("home", "patients:list", "portal:home", "manage:members", "audit:org_log")]
+    protected = [
+        reverse(n) for n in ("home", "patients:list", "portal:home", "manage:members", "audit:org_log")
+    ]
     protected.append(reverse("patients:detail", kwargs={"patient_id": personas.patient.pk}))
     for url in protected:
         response = client.get(url)
@@ -214,9 +247,15 @@ def test_an_admin_of_another_organisation_cannot_deactivate_a_member(personas):
 @pytest.mark.django_db
 def test_malformed_and_missing_ids_are_404_not_500(personas):
     client = personas.client_for("therapist")
-    for url in ["/patients/abc/", "/patients/0/", "/patients/99999999999999999999999/", "/patients/-1/",
-                "/patients/999999/", f"/patients/{personas.patient.pk}/nonsense-tab/",
-                f"/patients/{personas.patient.pk}/team/99999999999999999999/end/"]:
+    for url in [
+        "/patients/abc/",
+        "/patients/0/",
+        "/patients/99999999999999999999999/",
+        "/patients/-1/",
+        "/patients/999999/",
+        f"/patients/{personas.patient.pk}/nonsense-tab/",
+        f"/patients/{personas.patient.pk}/team/99999999999999999999/end/",
+    ]:
         response = client.get(url) if "end" not in url else client.post(url)
         assert response.status_code == 404, url
 
@@ -230,7 +269,9 @@ def test_a_revoked_or_ended_consent_grants_nothing(personas):
     assert client.get(url).status_code == 200
     Consent.objects.filter(pk=personas.consent.pk).update(revoked_at=timezone.now())
     assert client.get(url).status_code == 404
-    Consent.objects.filter(pk=personas.consent.pk).update(revoked_at=None, end=timezone.localdate() - timezone.timedelta(days=1))
+    Consent.objects.filter(pk=personas.consent.pk).update(
+        revoked_at=None, end=timezone.localdate() - timezone.timedelta(days=1)
+    )
     assert client.get(url).status_code == 404
 
 
@@ -239,7 +280,9 @@ def test_a_consent_to_an_organisation_reaches_its_clinicians_only(personas):
     from tandem.patients.models import Category
 
     Consent.objects.create(
-        patient=personas.other_patient, grantee_organisation=personas.other_org, categories=[Category.PLAN],
+        patient=personas.other_patient,
+        grantee_organisation=personas.other_org,
+        categories=[Category.PLAN],
         start=personas.consent.start,
     )
     url = reverse("patients:tab", kwargs={"patient_id": personas.other_patient.pk, "tab": "plan"})

@@ -30,9 +30,11 @@ class SessionTimeoutMiddleware:
             now = time.time()
             last = request.session.get(LAST_SEEN, now)
             signed_in = request.session.get(SIGNED_IN, now)
+            # Clinicians and administrators get the shorter time-out, whatever else they are.
+            staff = needs_mfa(request.user)
             minutes = (
                 settings.PATIENT_IDLE_TIMEOUT_MINUTES
-                if is_patient(request.user)
+                if not staff and is_patient(request.user)
                 else settings.IDLE_TIMEOUT_MINUTES
             )
             if now - last > minutes * 60 or now - signed_in > settings.ABSOLUTE_TIMEOUT_HOURS * 3600:

@@ -37,9 +37,15 @@ class Personas:
 
     def all(self) -> dict[str, User]:
         return {
-            "prescriber": self.prescriber, "therapist": self.therapist, "care_manager": self.care_manager,
-            "consultant": self.consultant, "org_admin": self.org_admin, "patient": self.patient_user,
-            "other_patient": self.other_patient_user, "colleague": self.colleague, "outsider": self.outsider,
+            "prescriber": self.prescriber,
+            "therapist": self.therapist,
+            "care_manager": self.care_manager,
+            "consultant": self.consultant,
+            "org_admin": self.org_admin,
+            "patient": self.patient_user,
+            "other_patient": self.other_patient_user,
+            "colleague": self.colleague,
+            "outsider": self.outsider,
             "consented": self.consented,
         }
 
@@ -79,17 +85,35 @@ def build_personas() -> Personas:
     other_patient = make_patient(home, "RC-2", "Oli", "Other", portal_user=other_patient_user)
     start = timezone.localdate() - timedelta(days=30)
     for user, role in [
-        (prescriber, Role.PRESCRIBER), (therapist, Role.THERAPIST), (care_manager, Role.CARE_MANAGER),
+        (prescriber, Role.PRESCRIBER),
+        (therapist, Role.THERAPIST),
+        (care_manager, Role.CARE_MANAGER),
         (consultant, Role.PSYCHIATRIC_CONSULTANT),
     ]:
         CareTeamMember.objects.create(patient=patient, user=user, role=role, organisation=home, start=start)
-    CareTeamMember.objects.create(patient=other_patient, user=colleague, role=Role.THERAPIST, organisation=home, start=start)
+    CareTeamMember.objects.create(
+        patient=other_patient, user=colleague, role=Role.THERAPIST, organisation=home, start=start
+    )
     consent = Consent.objects.create(
-        patient=patient, grantee_user=consented, categories=[Category.MEDICATIONS, Category.MEASURES], start=start
+        patient=patient,
+        grantee_user=consented,
+        categories=[Category.MEDICATIONS, Category.MEASURES],
+        start=start,
     )
     return Personas(
-        home=home, other_org=other, prescriber=prescriber, therapist=therapist, care_manager=care_manager,
-        consultant=consultant, org_admin=org_admin, patient_user=patient_user, other_patient_user=other_patient_user,
-        colleague=colleague, outsider=outsider, consented=consented, patient=patient, other_patient=other_patient,
+        home=home,
+        other_org=other,
+        prescriber=prescriber,
+        therapist=therapist,
+        care_manager=care_manager,
+        consultant=consultant,
+        org_admin=org_admin,
+        patient_user=patient_user,
+        other_patient_user=other_patient_user,
+        colleague=colleague,
+        outsider=outsider,
+        consented=consented,
+        patient=patient,
+        other_patient=other_patient,
         consent=consent,
     )

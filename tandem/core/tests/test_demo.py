@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from tandem.accounts.models import User
+from tandem.patients.access import patients_for_clinician
+from tandem.patients.models import Patient
+
+DEMO_LOGINS = [
+    "therapist@demo.tandem",
+    "prescriber@demo.tandem",
+    "care@demo.tandem",
+    "consultant@demo.tandem",
+    "admin@demo.tandem",
+    "patient@demo.tandem",
+    "prescriber@northside.demo.tandem",
+]
+
+
+def row_counts() -> dict[str, int]:
+    return {
+        m._meta.label: m._default_manager.count()
+        for m in apps.get_models()
+        if m._meta.app_label in {"accounts", "patients", "audit"}
+    }
+
+
+@pytest.mark.django_db
+def test_demo_twice_changes_nothing_the_second_time():
+    call_command("demo")
+    first = row_counts()
+    call_command("demo")
+    assert row_counts() == first
+    assert first["patients.Patient"] >= 40
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("email", DEMO_LOGINS)
+def test_every_demo_login_works(email, settings):
+    call_command("demo")
+    client = Client()
+    response = client.post(reverse("login"), {"username": email, "password": settings.DEMO_PASSWORD})
+    assert response.status_code == 302, email
+    home = client.get("/", follow=True)
+    assert home.status_code == 200
+
+
+@pytest.mark.django_db
+def test_northside_sees_shared_demo_patients_and_not_others():
+    call_command("demo")
+    northside = User.objects.get(email="prescriber@northside.demo.tandem")
+    visible = set(patients_for_clinician(northside).values_list("mrn", flat=True))
+    assert {"DC-1002", "DC-1003", "DC-1007"} <= visible  # shared by consent
+    assert "DC-1001" not in visible and "DC-1011" not in visible  # never shared; ended consent
+    assert "DC-1004" not in visible  # consent to the organisation was revoked
+    assert {"NS-501", "NS-502", "NS-503"} <= visible  # Northside's own patients
+    assert Patient.objects.filter(organisation__slug="demo-clinic").count() == 40
+
+
+@pytest.mark.django_db
+def test_demo_refuses_in_production():
+    from django.core.management.base import CommandError
+
+    with override_settings(PRODUCTION=True), pytest.raises(CommandError, match="production"):
+        call_command("demo")
+    assert not Patient.objects.exists()
