@@ -40,7 +40,8 @@ PUBLIC = {
 }
 OWN_ACCOUNT = {"home", "logout", "notifications", "accounts:mfa", "accounts:password_change"}
 CLINICIAN_ONLY = {"patients:list": "GET", "patients:break_glass": "GET"}
-PORTAL = {"portal:home", "portal:access_log", "portal:crisis"}
+PORTAL = {"portal:home", "portal:access_log", "portal:crisis", "portal:sharing"}
+PORTAL_POST = {"portal:consent_revoke"}  # tested below: a patient withdraws their own consent only
 ORG_ADMIN = {
     "manage:members": "GET",
     "manage:member_new": "GET",
@@ -60,6 +61,7 @@ PATIENT_SCOPED = {
     "patients:team_end": ("POST", MANAGE),
     "patients:consent_new": ("GET", MANAGE),
     "patients:consent_revoke": ("POST", MANAGE),
+    "patients:portal_invite": ("POST", MANAGE),
 }
 TAB_ALLOWED = {
     "plan": TEAM,
@@ -89,6 +91,7 @@ def test_every_url_is_in_the_matrix():
         | OWN_ACCOUNT
         | set(CLINICIAN_ONLY)
         | PORTAL
+        | PORTAL_POST
         | set(ORG_ADMIN)
         | set(PATIENT_SCOPED)
         | {"patients:tab"}
@@ -300,3 +303,16 @@ def test_a_former_team_member_loses_access(personas):
     )
     url = reverse("patients:detail", kwargs={"patient_id": personas.patient.pk})
     assert personas.client_for("therapist").get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_patient_withdraws_a_consent_and_the_grantee_loses_access_at_once(personas):
+    url = reverse("patients:detail", kwargs={"patient_id": personas.patient.pk})
+    assert personas.client_for("consented").get(url).status_code == 200
+    revoke = reverse("portal:consent_revoke", kwargs={"consent_id": personas.consent.pk})
+    assert personas.client_for("other_patient").post(revoke).status_code == 404
+    assert personas.client_for("consented").get(url).status_code == 200
+    assert personas.client_for("patient").post(revoke).status_code == 302
+    assert personas.client_for("consented").get(url).status_code == 404
+    event = AuditEvent.objects.filter(entity_type="Consent", action="update").latest("seq")
+    assert event.actor == personas.patient_user and event.actor_role == "patient"

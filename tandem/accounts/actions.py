@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlparse
 
 from django.contrib.sessions.models import Session
 from django.db import transaction
@@ -204,3 +205,26 @@ def audit_auth_event(
         outcome="failure" if action == Action.LOGIN_FAILED else "success",
         extra=extra,
     )
+
+
+def send_set_password_email(user: User, *, welcome: bool) -> None:
+    """E-mail a one-time link to set a password (after the transaction commits, by the worker)."""
+    from django.conf import settings
+    from django.contrib.auth.tokens import default_token_generator
+    from django.template.loader import render_to_string
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    site = urlparse(settings.SITE_URL)
+    context = {
+        "email": user.email,
+        "protocol": site.scheme or "https",
+        "domain": site.netloc,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    }
+    name = "welcome" if welcome else "password_reset"
+    subject = render_to_string(f"accounts/email/{name}_subject.txt", context).strip()
+    body = render_to_string(f"accounts/email/{name}.txt", context)
+    recipient = [user.email]
+    transaction.on_commit(lambda: send_email.enqueue(recipient, subject, body))

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tandem.accounts.access import access_admin_organisation, access_org_member
-from tandem.accounts.actions import do_create_user, do_deactivate_user
+from tandem.accounts.actions import do_create_user, do_deactivate_user, send_set_password_email
 from tandem.accounts.models import Membership, Role, User
 from tandem.audit.actions import record_audit
 from tandem.audit.models import Action
@@ -69,17 +69,7 @@ def member_new(request: AuthenticatedHttpRequest) -> HttpResponse:
             acting_user=request.user,
             request=request,
         )
-        # The new member sets a password through the reset e-mail.
-        from django.contrib.auth.forms import PasswordResetForm
-
-        reset = PasswordResetForm({"email": user.email})
-        if reset.is_valid():
-            reset.save(
-                request=request,
-                use_https=request.is_secure(),
-                email_template_name="accounts/email/welcome.txt",
-                subject_template_name="accounts/email/welcome_subject.txt",
-            )
+        send_set_password_email(user, welcome=True)
         messages.success(request, f"{user.full_name} was added and e-mailed a link to set a password.")
         return redirect("manage:members")
     return render(

@@ -211,7 +211,7 @@ def do_record_consent(
 
 @transaction.atomic
 def do_revoke_consent(
-    consent: Consent, *, reason: str, acting_user: User, request: HttpRequest | None = None
+    consent: Consent, *, reason: str, acting_user: User, request: HttpRequest | None = None, role: str = ""
 ) -> None:
     if consent.revoked_at is not None:
         return  # revoking twice changes nothing
@@ -226,6 +226,7 @@ def do_revoke_consent(
         consent.pk,
         consent.patient,
         request=request,
+        role=role,
         change="revoked",
         reason=reason[:300],
     )
@@ -276,3 +277,44 @@ def do_break_glass(
         ),
     )
     return glass
+
+
+class PortalInviteError(ValueError):
+    pass
+
+
+@transaction.atomic
+def do_invite_to_portal(
+    patient: Patient, *, acting_user: User, request: HttpRequest | None = None, role: str = ""
+) -> User:
+    """Give the patient a portal account (by their e-mail) and send a link to set a password."""
+    from tandem.accounts.actions import do_create_user, send_set_password_email
+
+    if patient.portal_user_id is not None:
+        raise PortalInviteError("The patient already has a portal account.")
+    email = patient.email.strip().lower()
+    if not email:
+        raise PortalInviteError("Add the patient's email address first (Edit details → Email).")
+    if User.objects.filter(email=email).exists():
+        raise PortalInviteError("Another account already uses this email address.")
+    user = do_create_user(
+        email=email,
+        full_name=f"{patient.given_name} {patient.family_name}",
+        password=None,
+        acting_user=acting_user,
+        request=request,
+    )
+    patient.portal_user = user
+    patient.save(update_fields=["portal_user"])
+    _audit(
+        acting_user,
+        Action.UPDATE,
+        "Patient",
+        patient.pk,
+        patient,
+        request=request,
+        role=role,
+        change="portal account created",
+    )
+    send_set_password_email(user, welcome=True)
+    return user

@@ -12,5 +12,6 @@ urlpatterns = [
     path("<int:patient_id>/team/<int:member_id>/end/", views.team_end, name="team_end"),
     path("<int:patient_id>/consents/new/", views.consent_new, name="consent_new"),
     path("<int:patient_id>/consents/<int:consent_id>/revoke/", views.consent_revoke, name="consent_revoke"),
+    path("<int:patient_id>/portal-invite/", views.portal_invite, name="portal_invite"),
     path("<int:patient_id>/<slug:tab>/", views.patient_tab, name="tab"),
 ]

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tandem.accounts.access import is_clinician, primary_role
+from tandem.accounts.access import clinical_org_ids, is_clinician, primary_role
 from tandem.audit.access import record_denied
 from tandem.audit.actions import record_audit
 from tandem.audit.models import Action
@@ -17,10 +17,12 @@ from tandem.lib.pagination import paginate
 from tandem.patients import access
 from tandem.patients.actions import (
     ConsentError,
+    PortalInviteError,
     TeamError,
     do_add_care_team_member,
     do_break_glass,
     do_end_care_team_member,
+    do_invite_to_portal,
     do_record_consent,
     do_revoke_consent,
     do_update_patient,
@@ -80,8 +82,10 @@ def my_patients(request: AuthenticatedHttpRequest) -> HttpResponse:
         action=Action.READ,
         entity_type="PatientList",
         role=primary_role(request.user),
+        organisation=min(clinical_org_ids(request.user)),
         request=request,
-        extra={"q": q[:100], "page": page.number, "count": len(page.object_list)},
+        # Which patients were shown, so that a list is accounted for like an opened record.
+        extra={"q": q[:100], "page": page.number, "patients": [p.pk for p in page.object_list]},
     )
     template = "patients/_patient_rows.html" if request.htmx else "patients/my_patients.html"
     return render(request, template, {"page": page, "form": form, "q": q, "today": today})
@@ -265,14 +269,25 @@ def consent_revoke(request: AuthenticatedHttpRequest, patient_id: int, consent_i
 
 
 @login_required
+@require_POST
+def portal_invite(request: AuthenticatedHttpRequest, patient_id: int) -> HttpResponse:
+    grant = access.access_patient(request, patient_id, need=access.MANAGE)
+    try:
+        user = do_invite_to_portal(grant.patient, acting_user=request.user, request=request, role=grant.role)
+    except PortalInviteError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"A link to set a portal password was e-mailed to {user.email}.")
+    return redirect("patients:detail", patient_id=grant.patient.pk)
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def break_glass(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Emergency access to a patient of the clinician's own organisation, with a written reason."""
     _clinician_only(request)
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        from tandem.accounts.access import clinical_org_ids
-
         patient = Patient.objects.filter(
             mrn=form.cleaned_data["mrn"].strip(),
             organisation_id__in=clinical_org_ids(request.user),

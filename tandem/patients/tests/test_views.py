@@ -333,3 +333,44 @@ def test_ages_are_computed_on_the_day(personas):
     patient.date_of_birth = date(2000, 2, 29)
     assert patient.age_on(date(2026, 2, 28)) == 25
     assert patient.age_on(date(2026, 3, 1)) == 26
+
+
+@pytest.mark.django_db
+def test_a_team_member_invites_the_patient_to_the_portal(personas, django_capture_on_commit_callbacks):
+    patient = make_patient(personas.home, "RC-9", "Ivy", "Invite", email="Ivy@Example.test")
+    CareTeamMember.objects.create(
+        patient=patient,
+        user=personas.therapist,
+        role=Role.THERAPIST,
+        organisation=personas.home,
+        start=timezone.localdate(),
+    )
+    url = reverse("patients:portal_invite", kwargs={"patient_id": patient.pk})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = personas.client_for("therapist").post(url)
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert patient.portal_user is not None and patient.portal_user.email == "ivy@example.test"
+    assert not patient.portal_user.has_usable_password()
+    assert mail.outbox[0].to == ["ivy@example.test"]
+    assert "/accounts/password-reset/" in str(mail.outbox[0].body)
+    again = personas.client_for("therapist").post(url, follow=True)
+    assert "already has a portal account" in again.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_invite_without_an_email_says_what_is_missing(personas):
+    patient = make_patient(personas.home, "RC-10", "Noe", "Mail")
+    CareTeamMember.objects.create(
+        patient=patient,
+        user=personas.therapist,
+        role=Role.THERAPIST,
+        organisation=personas.home,
+        start=timezone.localdate(),
+    )
+    response = personas.client_for("therapist").post(
+        reverse("patients:portal_invite", kwargs={"patient_id": patient.pk}), follow=True
+    )
+    assert "Add the patient&#x27;s email address first" in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.portal_user is None

@@ -1,0 +1,129 @@
+"""Tandem's benchmarks (`make bench`), on their own SQLite database under var/bench/.
+
+Builds the synthetic population once (`tandem synth --patients 100000 --seed 1`; later runs
+reuse it), then times the pages named below through the whole Django stack, prints a table and
+writes the numbers to benchmarks/results/<timestamp>.json.
+
+    .venv/bin/python benchmarks/run.py [--patients N] [--seed S] [--requests 200] [--explain]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--patients", type=int, default=100_000, help="population to build (default 100000)")
+    parser.add_argument("--seed", type=int, default=1, help="synthetic seed (default 1)")
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per page (default 200)")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed requests first (default 20)")
+    parser.add_argument(
+        "--database",
+        type=Path,
+        default=ROOT / "var" / "bench" / "bench.sqlite3",
+        help="SQLite file (default var/bench/bench.sqlite3)",
+    )
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN QUERY PLAN of each page")
+    return parser.parse_args(argv)
+
+
+def setup_django(database: Path) -> None:
+    database.parent.mkdir(parents=True, exist_ok=True)
+    # Settings read the environment once, at django.setup(): set everything before.
+    os.environ["TANDEM_DATABASE_URL"] = f"sqlite:///{database.resolve()}"
+    os.environ["TANDEM_PROFILE"] = "demo"
+    os.environ["TANDEM_REQUIRE_MFA"] = "false"  # force_login does not pass a second factor
+    os.environ["TANDEM_DEBUG"] = "false"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tandem.settings"
+    import django
+
+    django.setup()
+
+
+def ensure_population(patients: int, seed: int) -> float | None:
+    """Seconds taken to build the population, or None when this seed was already there."""
+    from django.core.management import call_command
+
+    from tandem.accounts.models import Organisation
+    from tandem.accounts.synth import org_slug
+    from tandem.patients.models import Patient
+
+    if Organisation.objects.filter(slug=org_slug(seed, 1)).exists():
+        present = Patient.objects.filter(mrn__startswith=f"S{seed}-").count()
+        print(f"reusing the synthetic population of seed {seed}: {present} patients")
+        return None
+    print(f"building the synthetic population: {patients} patients, seed {seed}")
+    started = time.perf_counter()
+    call_command("synth", patients=patients, seed=seed)
+    seconds = time.perf_counter() - started
+    print(f"built in {seconds:.1f} s")
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    setup_django(args.database)
+
+    import django
+    import my_patients
+    from django.core.management import call_command
+    from harness import BenchmarkError, explain, table
+
+    from tandem.patients.models import Patient
+
+    call_command("migrate", verbosity=0, interactive=False)
+    build_seconds = ensure_population(args.patients, args.seed)
+    try:
+        ceiling, pages = my_patients.run(args.seed, requests=args.requests, warmup=args.warmup)
+    except BenchmarkError as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 1
+    results = [ceiling, *pages]
+    print()
+    print(table(results))
+    if args.explain:
+        for result in pages:
+            print(f"\nEXPLAIN QUERY PLAN, {result.name} ({result.path}):")
+            print(explain(result.sql))
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / f"{stamp}.json"
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": str(args.database),
+        "seed": args.seed,
+        "patients_in_database": Patient.objects.count(),
+        "build_seconds": build_seconds,
+        "requests": args.requests,
+        "warmup": args.warmup,
+        "machine": {
+            "python": platform.python_version(),
+            "django": django.get_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "benchmarks": {"my_patients": [r.as_json() for r in results]},
+    }
+    path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(f"\nresults: {path.relative_to(ROOT)}")
+    return 0 if all(r.passed for r in pages) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
