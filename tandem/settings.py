@@ -169,6 +169,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "tandem.core.views.csrf_failure"
 
 # Lock-out after repeated failed logins (django-axes).
 AXES_FAILURE_LIMIT = env_int("TANDEM_LOCKOUT_FAILURES", 5, minimum=1)

@@ -42,3 +42,8 @@ def error_500(request: HttpRequest) -> HttpResponse:
     from django.template import loader
 
     return HttpResponse(loader.get_template("errors/500.html").render({}), status=500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A stale or tampered form: say so plainly (the form may have been open for a long time)."""
+    return render(request, "errors/403.html", {"csrf": True}, status=403)

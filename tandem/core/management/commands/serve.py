@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -45,6 +46,8 @@ class Command(BaseCommand):
             "--no-access-log",
             "--log-level",
             "warning",
+            "--workers-kill-timeout",
+            "5",
         ]
         if settings.PRODUCTION:
             web_cmd += ["--static-path-route", "/static", "--static-path-mount", str(settings.STATIC_ROOT)]
@@ -53,9 +56,13 @@ class Command(BaseCommand):
             **os.environ,
             "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "tandem.settings"),
         }
-        children: list[subprocess.Popen[bytes]] = [subprocess.Popen(web_cmd, env=env)]  # noqa: S603
+        # Each child leads its own process group, so that stopping it reaches its workers too.
+        children: list[subprocess.Popen[bytes]] = [
+            subprocess.Popen(web_cmd, env=env, start_new_session=True)  # noqa: S603
+        ]
         if not options["no_worker"]:
-            children.append(subprocess.Popen([sys.executable, "-m", "tandem", "worker"], env=env))
+            worker_cmd = [sys.executable, "-m", "tandem", "worker"]
+            children.append(subprocess.Popen(worker_cmd, env=env, start_new_session=True))  # noqa: S603
         self.stdout.write(f"Tandem is serving on http://{options['host']}:{options['port']}/  (Ctrl-C stops)")
 
         stopping = False
@@ -70,17 +77,24 @@ class Command(BaseCommand):
             while not stopping and all(child.poll() is None for child in children):
                 time.sleep(0.3)
         finally:
-            for child in children:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            for child in children:
-                try:
-                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    child.kill()
+            self._stop(children)
         failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, -signal.SIGINT, None)]
         if failed and not stopping:
             self.stderr.write("a server process stopped unexpectedly; Tandem is shutting down")
             sys.exit(1)
         self.stdout.write("Tandem stopped.")
+
+    @staticmethod
+    def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+        """SIGTERM each child's process group, then SIGKILL whatever is left after 10 s."""
+        for child in children:
+            if child.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for child in children:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
