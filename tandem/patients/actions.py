@@ -16,23 +16,7 @@ from tandem.accounts.actions import do_notify
 from tandem.accounts.models import Membership, Organisation, Role, User
 from tandem.audit.actions import record_audit
 from tandem.audit.models import Action
-from tandem.patients.models import BreakGlass, CareTeamMember, Consent, Patient, active_on
-
-PATIENT_FIELDS = (
-    "mrn",
-    "given_name",
-    "family_name",
-    "preferred_name",
-    "date_of_birth",
-    "time_zone",
-    "preferred_language",
-    "email",
-    "phone",
-    "address",
-    "emergency_contact_name",
-    "emergency_contact_phone",
-    "emergency_contact_relationship",
-)
+from tandem.patients.models import PATIENT_FIELDS, BreakGlass, CareTeamMember, Consent, Patient, active_on
 
 
 def _audit(

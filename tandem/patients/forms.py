@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 
 from tandem.accounts.models import Organisation, Role, User
-from tandem.patients.models import Category, Patient
+from tandem.patients.models import PATIENT_FIELDS, Category, Patient
 
 COMMON_ZONES = [
     "America/New_York",
@@ -33,21 +33,7 @@ class PatientForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = [
-            "given_name",
-            "family_name",
-            "preferred_name",
-            "mrn",
-            "date_of_birth",
-            "time_zone",
-            "preferred_language",
-            "email",
-            "phone",
-            "address",
-            "emergency_contact_name",
-            "emergency_contact_phone",
-            "emergency_contact_relationship",
-        ]
+        fields = list(PATIENT_FIELDS)
         labels = {
             "given_name": "Given name",
             "family_name": "Family name",

@@ -74,6 +74,24 @@ class Patient(models.Model):
         return zoneinfo.ZoneInfo(self.time_zone)
 
 
+# The identity and contact fields that people edit, in the order forms show them.
+PATIENT_FIELDS = (
+    "given_name",
+    "family_name",
+    "preferred_name",
+    "mrn",
+    "date_of_birth",
+    "time_zone",
+    "preferred_language",
+    "email",
+    "phone",
+    "address",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "emergency_contact_relationship",
+)
+
+
 def active_on(day: date, *, start: str = "start", end: str = "end") -> Q:
     return Q(**{f"{start}__lte": day}) & (Q(**{f"{end}__isnull": True}) | Q(**{f"{end}__gte": day}))
 

@@ -10,6 +10,22 @@ import sys
 import time
 import urllib.request
 
+TANDEM = [sys.executable, "-m", "tandem"]
+
+
+def migrated_demo_env(tmp_path) -> dict[str, str]:
+    """The environment of a demo installation in tmp_path, its database migrated."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TANDEM_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
+    env.update(
+        TANDEM_PROFILE="demo", TANDEM_VAR_DIR=str(tmp_path), TANDEM_DATABASE_URL=f"sqlite:///{tmp_path}/t.db"
+    )
+    subprocess.run([*TANDEM, "migrate", "-v", "0"], env=env, check=True, timeout=120)
+    return env
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -31,19 +47,10 @@ def group_members(pgid: int) -> list[int]:
 
 
 def test_serve_answers_and_ctrl_c_stops_web_server_and_worker(tmp_path):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("TANDEM_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
-    }
-    env.update(
-        TANDEM_PROFILE="demo", TANDEM_VAR_DIR=str(tmp_path), TANDEM_DATABASE_URL=f"sqlite:///{tmp_path}/t.db"
-    )
-    tandem = [sys.executable, "-m", "tandem"]
-    subprocess.run([*tandem, "migrate", "-v", "0"], env=env, check=True, timeout=120)
+    env = migrated_demo_env(tmp_path)
     port = free_port()
     server = subprocess.Popen(
-        [*tandem, "serve", "--port", str(port), "--workers", "1"],
+        [*TANDEM, "serve", "--port", str(port), "--workers", "1"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -74,24 +81,15 @@ def test_serve_answers_and_ctrl_c_stops_web_server_and_worker(tmp_path):
 
 
 def test_the_worker_sends_queued_email_from_the_database_queue(tmp_path):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("TANDEM_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
-    }
-    env.update(
-        TANDEM_PROFILE="demo", TANDEM_VAR_DIR=str(tmp_path), TANDEM_DATABASE_URL=f"sqlite:///{tmp_path}/t.db"
-    )
-    tandem = [sys.executable, "-m", "tandem"]
-    subprocess.run([*tandem, "migrate", "-v", "0"], env=env, check=True, timeout=120)
+    env = migrated_demo_env(tmp_path)
     enqueue = "from tandem.accounts.tasks import send_email; send_email.enqueue(['a@example.test'], 'Queued hello', 'Body')"
-    subprocess.run([*tandem, "shell", "-c", enqueue], env=env, check=True, timeout=60)
+    subprocess.run([*TANDEM, "shell", "-c", enqueue], env=env, check=True, timeout=60)
     result = subprocess.run(
-        [*tandem, "worker", "--batch"], env=env, capture_output=True, text=True, timeout=120
+        [*TANDEM, "worker", "--batch"], env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
     assert "Subject: Queued hello" in result.stdout
     again = subprocess.run(
-        [*tandem, "worker", "--batch"], env=env, capture_output=True, text=True, timeout=120
+        [*TANDEM, "worker", "--batch"], env=env, capture_output=True, text=True, timeout=120
     )
     assert "Queued hello" not in again.stdout  # sent once, not twice
