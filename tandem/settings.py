@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "tandem.accounts",
     "tandem.audit",
     "tandem.patients",
+    "tandem.plans",
     "tandem.portal",
 ]
 

@@ -10,9 +10,11 @@ urlpatterns = [
     path("logout/", account_views.logout_view, name="logout"),
     path("notifications/", account_views.notifications, name="notifications"),
     path("accounts/", include("tandem.accounts.urls")),
+    path("patients/", include("tandem.plans.urls")),
     path("patients/", include("tandem.patients.urls")),
     path("portal/", include("tandem.portal.urls")),
     path("manage/", include("tandem.core.manage_urls")),
+    path("manage/education/", include("tandem.plans.urls_education")),
     path("audit/", include("tandem.audit.urls")),
 ]
 

@@ -54,6 +54,7 @@ ORG_ADMIN = {
 # from the access policy rather than computed from it.
 RECORD = TEAM | {"org_admin", "consented"}
 MANAGE = TEAM | {"org_admin"}
+EDITORS = {"prescriber", "therapist", "care_manager"}  # the consultant reads, comments and proposes
 PATIENT_SCOPED = {
     "patients:detail": ("GET", RECORD),
     "patients:edit": ("GET", MANAGE),
@@ -62,6 +63,21 @@ PATIENT_SCOPED = {
     "patients:consent_new": ("GET", MANAGE),
     "patients:consent_revoke": ("POST", MANAGE),
     "patients:portal_invite": ("POST", MANAGE),
+    # The plan: the team and clinicians consented for "plan" (the personas' consent is for
+    # medications and measures only); therapists, prescribers and care managers edit.
+    "plans:plan": ("GET", TEAM),
+    "plans:create": ("POST", EDITORS),
+    "plans:edit_section": ("GET", EDITORS),
+    "plans:status": ("POST", EDITORS),
+    "plans:revisions": ("GET", TEAM),
+    "plans:revision": ("GET", TEAM),
+    "plans:diff": ("GET", TEAM),
+    "plans:restore": ("POST", EDITORS),
+    "plans:acknowledge": ("POST", TEAM),
+    "plans:comment": ("POST", TEAM),
+    "plans:propose": ("GET", TEAM),
+    "plans:decide": ("POST", EDITORS),
+    "plans:answer": ("POST", TEAM),
 }
 TAB_ALLOWED = {
     "plan": TEAM,
@@ -101,8 +117,46 @@ def test_every_url_is_in_the_matrix():
     assert set(TAB_ALLOWED) == set(TABS)
 
 
+def _plan_objects(personas) -> dict:
+    """A plan of Pat's with a second revision, an open proposal and a question."""
+    from tandem.plans import actions
+
+    plan = actions.do_create_plan(
+        personas.patient,
+        acting_user=personas.prescriber,
+        content={"goals": [{"key": "g1", "kind": "patient", "text": "Sleep better"}]},
+    )
+    actions.do_set_plan_status(plan, "active", acting_user=personas.prescriber)
+    actions.do_revise_plan(
+        plan, content={"goals": []}, reason="r", acting_user=personas.prescriber, base_revision=1
+    )
+    proposal = actions.do_propose(
+        plan,
+        section="goals",
+        content=[{"kind": "patient", "text": "Walk"}],
+        reason="r",
+        acting_user=personas.consultant,
+        base_revision=2,
+    )
+    question = actions.do_patient_question(
+        plan, patient=personas.patient, text="Why?", acting_user=personas.patient_user
+    )
+    return {"plan_id": plan.pk, "proposal_id": proposal.pk, "question_id": question.pk}
+
+
 def _kwargs(personas, name: str) -> dict:
     kwargs: dict = {"patient_id": personas.patient.pk}
+    if name.startswith("plans:") and name != "plans:plan" and name != "plans:create":
+        objects = _plan_objects(personas)
+        kwargs["plan_id"] = objects["plan_id"]
+        if name in ("plans:edit_section", "plans:propose"):
+            kwargs["section"] = "goals"
+        if name in ("plans:revision", "plans:restore"):
+            kwargs["number"] = 1
+        if name == "plans:decide":
+            kwargs["proposal_id"] = objects["proposal_id"]
+        if name == "plans:answer":
+            kwargs["question_id"] = objects["question_id"]
     if name == "patients:team_end":
         kwargs["member_id"] = CareTeamMember.objects.get(
             patient=personas.patient, user=personas.care_manager
@@ -114,7 +168,18 @@ def _kwargs(personas, name: str) -> dict:
 
 def _request(client, method: str, url: str):
     if method == "POST":
-        return client.post(url, {"reason": "Patient asked to stop sharing"})
+        return client.post(
+            url,
+            {
+                "reason": "Patient asked to stop sharing",
+                "text": "A comment",
+                "revision": 2,
+                "decision": "decline",
+                "answer": "Because",
+                "base_revision": 2,
+                "status": "active",
+            },
+        )
     return client.get(url)
 
 

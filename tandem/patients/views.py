@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -12,6 +13,7 @@ from tandem.accounts.access import clinical_org_ids, is_clinician, primary_role
 from tandem.audit.access import record_denied
 from tandem.audit.actions import record_audit
 from tandem.audit.models import Action
+from tandem.lib import worklist
 from tandem.lib.http import AuthenticatedHttpRequest
 from tandem.lib.pagination import paginate
 from tandem.patients import access
@@ -87,8 +89,16 @@ def my_patients(request: AuthenticatedHttpRequest) -> HttpResponse:
         # Which patients were shown, so that a list is accounted for like an opened record.
         extra={"q": q[:100], "page": page.number, "patients": [p.pk for p in page.object_list]},
     )
-    template = "patients/_patient_rows.html" if request.htmx else "patients/my_patients.html"
-    return render(request, template, {"page": page, "form": form, "q": q, "today": today})
+    if request.htmx:
+        return render(
+            request, "patients/_patient_rows.html", {"page": page, "form": form, "q": q, "today": today}
+        )
+    work = worklist.items_for(request.user)
+    return render(
+        request,
+        "patients/my_patients.html",
+        {"page": page, "form": form, "q": q, "today": today, "work": work},
+    )
 
 
 @login_required
@@ -121,8 +131,18 @@ def patient_detail(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRe
 
 
 def _tabs(grant: access.PatientGrant) -> list[dict[str, object]]:
+    # Tabs whose capability has its own pages link there; the rest use the placeholder tab.
+    own_pages = {"plan": "plans:plan"}
+    pid = grant.patient.pk
     return [
-        {"slug": slug, "label": label, "allowed": grant.allows(category)}
+        {
+            "slug": slug,
+            "label": label,
+            "allowed": grant.allows(category),
+            "url": reverse(own_pages[slug], kwargs={"patient_id": pid})
+            if slug in own_pages
+            else reverse("patients:tab", kwargs={"patient_id": pid, "tab": slug}),
+        }
         for slug, (category, label) in TABS.items()
     ]
 
@@ -133,6 +153,9 @@ def patient_tab(request: AuthenticatedHttpRequest, patient_id: int, tab: str) ->
         raise Http404
     category, label = TABS[tab]
     grant = access.access_patient(request, patient_id, need=category, entity=f"Patient/{tab}")
+    own = next(t["url"] for t in _tabs(grant) if t["slug"] == tab)
+    if own != request.path:
+        return redirect(str(own))
     return render(
         request,
         "patients/tab.html",

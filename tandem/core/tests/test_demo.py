@@ -68,3 +68,20 @@ def test_demo_refuses_in_production():
     with override_settings(PRODUCTION=True), pytest.raises(CommandError, match="production"):
         call_command("demo")
     assert not Patient.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_has_plans_an_unacknowledged_change_and_a_safety_plan():
+    from tandem.plans.access import plans_awaiting_acknowledgement
+    from tandem.plans.models import SafetyDocument, TreatmentPlan
+
+    call_command("demo")
+    assert TreatmentPlan.objects.filter(status="active").count() >= 30
+    therapist = User.objects.get(email="therapist@demo.tandem")
+    waiting = {p.patient.mrn for p in plans_awaiting_acknowledgement(therapist)}
+    assert "DC-1001" in waiting
+    maya = Patient.objects.get(mrn="DC-1001")
+    assert SafetyDocument.objects.filter(patient=maya, kind="safety").exists()
+    northside = User.objects.get(email="prescriber@northside.demo.tandem")
+    hannah = Patient.objects.get(mrn="DC-1013")
+    assert hannah.care_team.filter(user=northside).exists()  # a team across two organisations

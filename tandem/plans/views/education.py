@@ -1,0 +1,3 @@
+"""Patient-education texts an organisation can edit."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Safety and relapse-prevention plans, clinician side."""
+
+urlpatterns: list = []
