@@ -404,7 +404,8 @@ def do_propose(
         role=role,
         section=section,
     )
-    decider = User.objects.filter(pk=section_author_id(plan, section), is_active=True).first()
+    decider_id = section_author_id(plan, section)
+    decider = User.objects.filter(pk=decider_id, is_active=True).first() if decider_id else None
     if decider is not None and decider.pk != acting_user.pk:
         do_notify(
             [decider],
@@ -587,7 +588,10 @@ def do_patient_goals(
 
 # Safety documents ----------------------------------------------------------------------------
 
-SAFETY_SCHEMAS = {DocumentKind.SAFETY: SafetyPlanContent, DocumentKind.RELAPSE: RelapsePlanContent}
+SAFETY_SCHEMAS: dict[str, type[SafetyPlanContent] | type[RelapsePlanContent]] = {
+    DocumentKind.SAFETY: SafetyPlanContent,
+    DocumentKind.RELAPSE: RelapsePlanContent,
+}
 
 
 @transaction.atomic

@@ -148,7 +148,8 @@ def section_value(section: str, formset_or_form: Any) -> tuple[Any, dict[int, in
     the position in that content to the formset row it came from."""
     if section == "medication":
         return {"approach": formset_or_form.cleaned_data["approach"]}, {}
-    items, rows = [], {}
+    items: list[dict[str, Any]] = []
+    rows: dict[int, int] = {}
     for row, form in enumerate(formset_or_form.forms):
         item = form.item() if form.is_valid() else None
         if item is not None:
