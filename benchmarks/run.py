@@ -34,8 +34,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--database",
         type=Path,
-        default=ROOT / "var" / "bench" / "bench.sqlite3",
-        help="SQLite file (default var/bench/bench.sqlite3)",
+        default=None,
+        help="SQLite file (default var/bench/bench-v<synthetic data version>.sqlite3)",
     )
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN QUERY PLAN of each page")
     return parser.parse_args(argv)
@@ -76,12 +76,20 @@ def ensure_population(patients: int, seed: int) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.database is None:
+        # The file is named after the synthetic data's version, so that a population built before
+        # a capability added its data is never measured as if it had it.
+        sys.path.insert(0, str(ROOT))
+        from tandem.core.seeding import SYNTH_VERSION
+
+        args.database = ROOT / "var" / "bench" / f"bench-v{SYNTH_VERSION}.sqlite3"
     setup_django(args.database)
 
     import django
     import my_patients
+    import plan_pages
     from django.core.management import call_command
-    from harness import BenchmarkError, explain, table
+    from harness import BenchmarkError, explain, table, with_ceiling
 
     from tandem.patients.models import Patient
 
@@ -89,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     build_seconds = ensure_population(args.patients, args.seed)
     try:
         ceiling, pages = my_patients.run(args.seed, requests=args.requests, warmup=args.warmup)
+        plans = plan_pages.run(
+            args.seed, my_patients.bench_clinician(args.seed), requests=args.requests, warmup=args.warmup
+        )
+        pages += with_ceiling(plans, ceiling)
     except BenchmarkError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1
@@ -118,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
         },
-        "benchmarks": {"my_patients": [r.as_json() for r in results]},
+        "benchmarks": {"pages": [r.as_json() for r in results]},
     }
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(f"\nresults: {path.relative_to(ROOT)}")

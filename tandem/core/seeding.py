@@ -18,6 +18,9 @@ from typing import Any
 
 from django.apps import apps
 
+# Raise this whenever a capability adds to `tandem synth`: benchmark databases are kept per version.
+SYNTH_VERSION = 2
+
 
 def builders(module_name: str) -> Iterator[tuple[str, ModuleType]]:
     for config in apps.get_app_configs():

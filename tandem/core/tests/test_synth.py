@@ -157,3 +157,13 @@ def test_it_refuses_to_run_in_production() -> None:
     with pytest.raises(CommandError, match="production"):
         synth(150, seed=5)
     assert not Patient.objects.exists()
+
+
+@pytest.mark.django_db
+def test_every_synthetic_patient_gets_an_active_plan_and_the_bench_patient_a_portal_account():
+    from tandem.plans.models import PlanStatus, TreatmentPlan
+
+    call_command("synth", patients=300, seed=11, no_progress=True, stdout=StringIO())
+    assert TreatmentPlan.objects.filter(status=PlanStatus.ACTIVE, current__number=2).count() == 300
+    bench = Patient.objects.get(portal_user__email="bench.patient@synth.tandem")
+    assert bench.care_team.filter(user__email="bench.cm@synth.tandem").exists()
