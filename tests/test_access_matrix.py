@@ -40,8 +40,14 @@ PUBLIC = {
 }
 OWN_ACCOUNT = {"home", "logout", "notifications", "accounts:mfa", "accounts:password_change"}
 CLINICIAN_ONLY = {"patients:list": "GET", "patients:break_glass": "GET"}
-PORTAL = {"portal:home", "portal:access_log", "portal:crisis", "portal:sharing"}
-PORTAL_POST = {"portal:consent_revoke"}  # tested below: a patient withdraws their own consent only
+PORTAL = {
+    "portal:home", "portal:access_log", "portal:crisis", "portal:sharing", "portal:plan", "portal:plan_goals",
+    "portal:safety", "portal:safety_edit", "portal:safety_print",
+}
+PORTAL_KWARGS = {"portal:safety_edit": {"kind": "safety"}, "portal:safety_print": {"kind": "relapse"}}
+# Tested elsewhere: a patient withdraws their own consent only (below); agreeing and asking act
+# on the signed-in patient's own plan only (tandem/portal/tests/test_plan_portal.py).
+PORTAL_POST = {"portal:consent_revoke", "portal:plan_agree", "portal:plan_question"}
 ORG_ADMIN = {
     "manage:members": "GET",
     "manage:member_new": "GET",
@@ -49,6 +55,14 @@ ORG_ADMIN = {
     "manage:patients": "GET",
     "manage:patient_new": "GET",
     "audit:org_log": "GET",
+    "education:list": "GET",
+    "education:edit": "GET",
+    "education:reset": "POST",
+}
+ORG_ADMIN_KWARGS = {
+    "manage:member_deactivate": lambda p: {"user_id": p.therapist.pk},
+    "education:edit": lambda p: {"kind": "modality", "key": "cbt"},
+    "education:reset": lambda p: {"kind": "modality", "key": "cbt"},
 }
 # Patient-scoped URLs of Pat (the personas' patient): who may open each, written out by hand
 # from the access policy rather than computed from it.
@@ -78,6 +92,9 @@ PATIENT_SCOPED = {
     "plans:propose": ("GET", TEAM),
     "plans:decide": ("POST", EDITORS),
     "plans:answer": ("POST", TEAM),
+    "plans:safety": ("GET", TEAM),
+    "plans:safety_print": ("GET", TEAM),
+    "plans:safety_edit": ("GET", EDITORS),
 }
 TAB_ALLOWED = {
     "plan": TEAM,
@@ -146,6 +163,8 @@ def _plan_objects(personas) -> dict:
 
 def _kwargs(personas, name: str) -> dict:
     kwargs: dict = {"patient_id": personas.patient.pk}
+    if name.startswith("plans:safety"):
+        return {**kwargs, "kind": "safety"}
     if name.startswith("plans:") and name != "plans:plan" and name != "plans:create":
         objects = _plan_objects(personas)
         kwargs["plan_id"] = objects["plan_id"]
@@ -240,7 +259,7 @@ def test_the_other_patients_record(personas, persona):
 @pytest.mark.parametrize("name", sorted(PORTAL))
 def test_portal_urls(personas, name, persona):
     before = _last_seq()
-    response = personas.client_for(persona).get(reverse(name))
+    response = personas.client_for(persona).get(reverse(name, kwargs=PORTAL_KWARGS.get(name, {})))
     if persona == "patient":
         assert response.status_code == 200
         assert "Oli" not in response.content.decode()
@@ -255,7 +274,7 @@ def test_portal_urls(personas, name, persona):
 @pytest.mark.parametrize("persona", sorted(EVERYONE))
 @pytest.mark.parametrize("name", sorted(ORG_ADMIN))
 def test_org_admin_urls(personas, name, persona):
-    kwargs = {"user_id": personas.therapist.pk} if name == "manage:member_deactivate" else {}
+    kwargs = ORG_ADMIN_KWARGS[name](personas) if name in ORG_ADMIN_KWARGS else {}
     method = ORG_ADMIN[name]
     before = _last_seq()
     response = _request(personas.client_for(persona), method, reverse(name, kwargs=kwargs))

@@ -76,6 +76,15 @@ def test_every_form_control_is_labelled(personas, client):
         (admin, reverse("audit:org_log")),
         (personas.client_for("patient"), reverse("portal:home")),
         (personas.client_for("patient"), reverse("portal:sharing")),
+        (personas.client_for("patient"), reverse("portal:plan")),
+        (personas.client_for("patient"), reverse("portal:safety")),
+        (personas.client_for("patient"), reverse("portal:safety_edit", kwargs={"kind": "safety"})),
+        (personas.client_for("patient"), reverse("portal:safety_edit", kwargs={"kind": "relapse"})),
+        (therapist, reverse("plans:safety", kwargs={"patient_id": pid, "kind": "safety"})),
+        (therapist, reverse("plans:safety_edit", kwargs={"patient_id": pid, "kind": "safety"})),
+        (therapist, reverse("plans:safety_edit", kwargs={"patient_id": pid, "kind": "relapse"})),
+        (admin, reverse("education:list")),
+        (admin, reverse("education:edit", kwargs={"kind": "modality", "key": "cbt"})),
     ]
     problems = {}
     for c, url in pages:

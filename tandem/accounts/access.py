@@ -40,15 +40,21 @@ def is_org_admin(user: Any) -> bool:
 
 
 def is_patient(user: Any) -> bool:
-    if not getattr(user, "is_authenticated", False):
-        return False
-    from tandem.patients.models import Patient
+    return patient_crisis_line(user) is not None
 
-    cached = getattr(user, "_tandem_is_patient", None)
-    if cached is None:
-        cached = Patient.objects.filter(portal_user=user).exists()
-        user._tandem_is_patient = cached
-    return cached
+
+def patient_crisis_line(user: Any) -> str | None:
+    """The crisis line of the patient's organisation, or None when the user is not a patient.
+    One query, cached on the user for the request."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if not hasattr(user, "_tandem_crisis_line"):
+        from tandem.patients.models import Patient
+
+        user._tandem_crisis_line = (
+            Patient.objects.filter(portal_user=user).values_list("organisation__crisis_line", flat=True).first()
+        )
+    return user._tandem_crisis_line
 
 
 def needs_mfa(user: Any) -> bool:

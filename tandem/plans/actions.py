@@ -37,6 +37,11 @@ class PlanError(ValueError):
     pass
 
 
+class NothingChanged(PlanError):
+    def __init__(self) -> None:
+        super().__init__("Nothing changed.")
+
+
 class PlanConflict(PlanError):
     """The plan changed since the editor opened it."""
 
@@ -193,7 +198,7 @@ def do_revise_plan(
     document = _validated(content)
     assert plan.current is not None
     if document == plan.current.content:
-        raise PlanError("Nothing changed.")
+        raise NothingChanged()
     revision = _new_revision(plan, document, author=acting_user, role=role, reason=reason)
     # The author has seen their own change.
     PlanAcknowledgement.objects.create(revision=revision, user=acting_user)
@@ -481,8 +486,13 @@ def do_decide_proposal(
 
 @transaction.atomic
 def do_patient_agree(
-    plan: TreatmentPlan, *, patient: Patient, acting_user: User, request: HttpRequest | None = None
+    plan: TreatmentPlan, *, patient: Patient, revision_number: int, acting_user: User,
+    request: HttpRequest | None = None,
 ) -> PatientAgreement:
+    """The patient agrees to the revision they read; if the plan moved on since, PlanConflict."""
+    plan = TreatmentPlan.objects.select_related("current").get(pk=plan.pk)
+    if plan.current is None or plan.current.number != revision_number:
+        raise PlanConflict(plan.revision_count)
     assert plan.current is not None
     agreement, created = PatientAgreement.objects.get_or_create(revision=plan.current, patient=patient)
     if created:
@@ -567,7 +577,7 @@ def do_patient_goals(
         mine.append({"kind": "patient", "text": text, **({"key": keep} if keep else {})})
     document = _validated({**plan.current.content, "goals": mine + clinical})
     if document == plan.current.content:
-        raise PlanError("Nothing changed.")
+        raise NothingChanged()
     revision = _new_revision(
         plan, document, author=acting_user, role="patient", reason="The patient updated their own goals"
     )
@@ -613,7 +623,7 @@ def do_save_safety_document(
     if safety.revision_count != base_revision:
         raise PlanConflict(safety.revision_count)
     if safety.current is not None and safety.current.content == document:
-        raise PlanError("Nothing changed.")
+        raise NothingChanged()
     revision = SafetyRevision.objects.create(
         document=safety,
         number=safety.revision_count + 1,
@@ -640,6 +650,6 @@ def do_save_safety_document(
     do_notify(
         others,
         f"The {safety.get_kind_display().lower()} of {patient.name} was updated (revision {revision.number}).",
-        link=_link(patient),
+        link=settings.SITE_URL + reverse("plans:safety", kwargs={"patient_id": patient.pk, "kind": kind}),
     )
     return revision

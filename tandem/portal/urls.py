@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tandem.portal import views
+from tandem.portal import plan_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -9,4 +9,11 @@ urlpatterns = [
     path("crisis/", views.crisis, name="crisis"),
     path("sharing/", views.sharing, name="sharing"),
     path("sharing/<int:consent_id>/revoke/", views.consent_revoke, name="consent_revoke"),
+    path("plan/", plan_views.plan, name="plan"),
+    path("plan/agree/", plan_views.plan_agree, name="plan_agree"),
+    path("plan/question/", plan_views.plan_question, name="plan_question"),
+    path("plan/goals/", plan_views.plan_goals, name="plan_goals"),
+    path("safety/", plan_views.safety, name="safety"),
+    path("safety/<slug:kind>/edit/", plan_views.safety_edit, name="safety_edit"),
+    path("safety/<slug:kind>/print/", plan_views.safety_print, name="safety_print"),
 ]
