@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",  # its Swagger UI files, served locally for /api/docs
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",

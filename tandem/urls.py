@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from tandem.accounts import views as account_views
+from tandem.api import api
 from tandem.core import views as core_views
 
 urlpatterns = [
@@ -16,6 +17,7 @@ urlpatterns = [
     path("manage/", include("tandem.core.manage_urls")),
     path("manage/education/", include("tandem.plans.urls_education")),
     path("audit/", include("tandem.audit.urls")),
+    path("api/", api.urls),
 ]
 
 handler403 = "tandem.core.views.error_403"

@@ -41,8 +41,15 @@ PUBLIC = {
 OWN_ACCOUNT = {"home", "logout", "notifications", "accounts:mfa", "accounts:password_change"}
 CLINICIAN_ONLY = {"patients:list": "GET", "patients:break_glass": "GET"}
 PORTAL = {
-    "portal:home", "portal:access_log", "portal:crisis", "portal:sharing", "portal:plan", "portal:plan_goals",
-    "portal:safety", "portal:safety_edit", "portal:safety_print",
+    "portal:home",
+    "portal:access_log",
+    "portal:crisis",
+    "portal:sharing",
+    "portal:plan",
+    "portal:plan_goals",
+    "portal:safety",
+    "portal:safety_edit",
+    "portal:safety_print",
 }
 PORTAL_KWARGS = {"portal:safety_edit": {"kind": "safety"}, "portal:safety_print": {"kind": "relapse"}}
 # Tested elsewhere: a patient withdraws their own consent only (below); agreeing and asking act
@@ -95,7 +102,17 @@ PATIENT_SCOPED = {
     "plans:safety": ("GET", TEAM),
     "plans:safety_print": ("GET", TEAM),
     "plans:safety_edit": ("GET", EDITORS),
+    "patients:timeline": ("GET", RECORD),
+    # The JSON API with the browser session (token auth and writes: tandem/plans/tests/test_api.py).
+    "api:plan_list": ("GET", TEAM),
+    "api:plan_detail": ("GET", TEAM),
+    "api:plan_revisions": ("GET", TEAM),
+    "api:plan_revision": ("GET", TEAM),
+    "api:plan_diff": ("GET", TEAM),
 }
+# API writes, tested with tokens, scopes and every persona in tandem/plans/tests/test_api.py.
+API_WRITES = {"api:plan_create", "api:plan_revise", "api:plan_acknowledge"}
+PUBLIC_API = {"api:openapi-json", "api:api-root", "api:openapi-view"}
 TAB_ALLOWED = {
     "plan": TEAM,
     "medications": TEAM | {"consented"},
@@ -125,6 +142,8 @@ def test_every_url_is_in_the_matrix():
         | set(CLINICIAN_ONLY)
         | PORTAL
         | PORTAL_POST
+        | API_WRITES
+        | PUBLIC_API
         | set(ORG_ADMIN)
         | set(PATIENT_SCOPED)
         | {"patients:tab"}
@@ -165,12 +184,16 @@ def _kwargs(personas, name: str) -> dict:
     kwargs: dict = {"patient_id": personas.patient.pk}
     if name.startswith("plans:safety"):
         return {**kwargs, "kind": "safety"}
-    if name.startswith("plans:") and name != "plans:plan" and name != "plans:create":
+    if (name.startswith("plans:") or name.startswith("api:plan_")) and name not in (
+        "plans:plan",
+        "plans:create",
+        "api:plan_list",
+    ):
         objects = _plan_objects(personas)
         kwargs["plan_id"] = objects["plan_id"]
         if name in ("plans:edit_section", "plans:propose"):
             kwargs["section"] = "goals"
-        if name in ("plans:revision", "plans:restore"):
+        if name in ("plans:revision", "plans:restore", "api:plan_revision"):
             kwargs["number"] = 1
         if name == "plans:decide":
             kwargs["proposal_id"] = objects["proposal_id"]

@@ -52,7 +52,9 @@ def patient_crisis_line(user: Any) -> str | None:
         from tandem.patients.models import Patient
 
         user._tandem_crisis_line = (
-            Patient.objects.filter(portal_user=user).values_list("organisation__crisis_line", flat=True).first()
+            Patient.objects.filter(portal_user=user)
+            .values_list("organisation__crisis_line", flat=True)
+            .first()
         )
     return user._tandem_crisis_line
 

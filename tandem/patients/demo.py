@@ -196,7 +196,13 @@ def build(ctx: DemoContext) -> None:
         ctx.count("consents")
 
     # A care team across two organisations: Northside's prescriber manages Hannah's medication.
-    _member(ctx, ctx.patients[12], "prescriber@northside.demo.tandem", Role.PRESCRIBER, today - timedelta(weeks=10))
+    _member(
+        ctx,
+        ctx.patients[12],
+        "prescriber@northside.demo.tandem",
+        Role.PRESCRIBER,
+        today - timedelta(weeks=10),
+    )
 
     for i, row in enumerate(NORTHSIDE_PATIENTS):
         patient = _patient(ctx, "northside", f"NS-{501 + i}", row, i + 40)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tandem.patients import views
+from tandem.patients import timeline_views, views
 
 app_name = "patients"
 urlpatterns = [
@@ -13,5 +13,6 @@ urlpatterns = [
     path("<int:patient_id>/consents/new/", views.consent_new, name="consent_new"),
     path("<int:patient_id>/consents/<int:consent_id>/revoke/", views.consent_revoke, name="consent_revoke"),
     path("<int:patient_id>/portal-invite/", views.portal_invite, name="portal_invite"),
+    path("<int:patient_id>/timeline/", timeline_views.patient_timeline, name="timeline"),
     path("<int:patient_id>/<slug:tab>/", views.patient_tab, name="tab"),
 ]

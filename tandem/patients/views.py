@@ -120,7 +120,7 @@ def patient_detail(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRe
         "grant": grant,
         "patient": patient,
         "today": today,
-        "tabs": _tabs(grant),
+        "tabs": patient_tabs(grant),
         "tab": "overview",
         "team": [m for m in team if m.is_active_on(today)],
         "past_team": [m for m in team if not m.is_active_on(today)],
@@ -130,7 +130,7 @@ def patient_detail(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRe
     return render(request, "patients/detail.html", context)
 
 
-def _tabs(grant: access.PatientGrant) -> list[dict[str, object]]:
+def patient_tabs(grant: access.PatientGrant) -> list[dict[str, object]]:
     # Tabs whose capability has its own pages link there; the rest use the placeholder tab.
     own_pages = {"plan": "plans:plan"}
     pid = grant.patient.pk
@@ -153,7 +153,7 @@ def patient_tab(request: AuthenticatedHttpRequest, patient_id: int, tab: str) ->
         raise Http404
     category, label = TABS[tab]
     grant = access.access_patient(request, patient_id, need=category, entity=f"Patient/{tab}")
-    own = next(t["url"] for t in _tabs(grant) if t["slug"] == tab)
+    own = next(t["url"] for t in patient_tabs(grant) if t["slug"] == tab)
     if own != request.path:
         return redirect(str(own))
     return render(
@@ -162,7 +162,7 @@ def patient_tab(request: AuthenticatedHttpRequest, patient_id: int, tab: str) ->
         {
             "grant": grant,
             "patient": grant.patient,
-            "tabs": _tabs(grant),
+            "tabs": patient_tabs(grant),
             "tab": tab,
             "label": label,
             "age": grant.patient.age_on(timezone.localdate()),

@@ -42,6 +42,11 @@ class NothingChanged(PlanError):
         super().__init__("Nothing changed.")
 
 
+class DraftExists(PlanError):
+    def __init__(self) -> None:
+        super().__init__("There is already a draft plan; continue that one.")
+
+
 class PlanConflict(PlanError):
     """The plan changed since the editor opened it."""
 
@@ -102,7 +107,11 @@ def do_create_plan(
     reason: str = "Plan drafted",
     request: HttpRequest | None = None,
 ) -> TreatmentPlan:
+    """A new draft plan (one draft per patient at a time) with its first revision."""
     document = _validated(content or {})
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one creator at a time
+    if TreatmentPlan.objects.filter(patient=patient, status=PlanStatus.DRAFT).exists():
+        raise DraftExists()
     plan = TreatmentPlan.objects.create(patient=patient, created_by=acting_user, title=title[:200])
     revision = PlanRevision.objects.create(
         plan=plan,
@@ -286,16 +295,19 @@ def do_set_plan_status(
         ):
             previous.status = PlanStatus.COMPLETED
             previous.ended_at = now
+            previous.ended_by = acting_user
             previous.end_reason = f"Replaced by plan {plan.pk}"
-            previous.save(update_fields=["status", "ended_at", "end_reason"])
+            previous.save(update_fields=["status", "ended_at", "ended_by", "end_reason"])
         plan.activated_at = now
-        fields = ["status", "activated_at"]
+        plan.activated_by = acting_user
+        fields = ["status", "activated_at", "activated_by"]
     else:
         if not reason:
             raise PlanError("Give a reason for ending the plan.")
         plan.ended_at = now
+        plan.ended_by = acting_user
         plan.end_reason = reason[:300]
-        fields = ["status", "ended_at", "end_reason"]
+        fields = ["status", "ended_at", "ended_by", "end_reason"]
     plan.status = status
     plan.save(update_fields=fields)
     _audit(
@@ -486,7 +498,11 @@ def do_decide_proposal(
 
 @transaction.atomic
 def do_patient_agree(
-    plan: TreatmentPlan, *, patient: Patient, revision_number: int, acting_user: User,
+    plan: TreatmentPlan,
+    *,
+    patient: Patient,
+    revision_number: int,
+    acting_user: User,
     request: HttpRequest | None = None,
 ) -> PatientAgreement:
     """The patient agrees to the revision they read; if the plan moved on since, PlanConflict."""

@@ -46,7 +46,13 @@ class TreatmentPlan(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     end_reason = models.CharField(max_length=300, blank=True)
     current = models.ForeignKey(
         "PlanRevision", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -58,6 +64,9 @@ class TreatmentPlan(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["patient"], condition=Q(status="active"), name="plan_one_active_per_patient"
+            ),
+            models.UniqueConstraint(
+                fields=["patient"], condition=Q(status="draft"), name="plan_one_draft_per_patient"
             ),
         ]
         indexes = [models.Index(fields=["patient", "status"])]

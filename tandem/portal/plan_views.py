@@ -172,8 +172,11 @@ def plan_agree(request: AuthenticatedHttpRequest) -> HttpResponse:
     raw = request.POST.get("revision", "")
     try:
         do_patient_agree(
-            plan, patient=grant.patient, revision_number=int(raw) if raw.isdigit() else -1,
-            acting_user=request.user, request=request,
+            plan,
+            patient=grant.patient,
+            revision_number=int(raw) if raw.isdigit() else -1,
+            acting_user=request.user,
+            request=request,
         )
     except PlanConflict:
         messages.warning(

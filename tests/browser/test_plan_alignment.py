@@ -23,8 +23,15 @@ def signed_in(browser: Browser, base: str, email: str):
 
 
 def test_a_goal_change_is_acknowledged_by_the_therapist(live_server, browser: Browser, personas):
-    plan = actions.do_create_plan(personas.patient, acting_user=personas.prescriber, content={
-        "goals": [{"kind": "clinical", "text": "Remission", "measure": "phq9", "comparator": "<", "target": 5}]})
+    plan = actions.do_create_plan(
+        personas.patient,
+        acting_user=personas.prescriber,
+        content={
+            "goals": [
+                {"kind": "clinical", "text": "Remission", "measure": "phq9", "comparator": "<", "target": 5}
+            ]
+        },
+    )
     actions.do_set_plan_status(plan, "active", acting_user=personas.prescriber)
     for member in (personas.therapist, personas.care_manager, personas.consultant):
         actions.do_acknowledge(plan, revision_number=1, acting_user=member)

@@ -19,7 +19,7 @@ from tandem.audit.access import record_denied
 from tandem.lib.http import AuthenticatedHttpRequest
 from tandem.patients.access import PatientGrant
 from tandem.patients.models import CareTeamMember, active_on
-from tandem.patients.views import _tabs
+from tandem.patients.views import patient_tabs
 from tandem.plans import access, actions, rules
 from tandem.plans.forms import (
     AnswerForm,
@@ -51,7 +51,7 @@ def _base(grant: PatientGrant, **extra: Any) -> dict[str, Any]:
     return {
         "grant": grant,
         "patient": grant.patient,
-        "tabs": _tabs(grant),
+        "tabs": patient_tabs(grant),
         "tab": "plan",
         "age": grant.patient.age_on(timezone.localdate()),
         "may_edit": access.may_edit(grant),
@@ -130,10 +130,11 @@ def plan_home(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRespons
 @require_POST
 def plan_create(request: AuthenticatedHttpRequest, patient_id: int) -> HttpResponse:
     grant = access.access_plan_patient(request, patient_id, edit=True)
-    if TreatmentPlan.objects.filter(patient=grant.patient, status__in=[PlanStatus.DRAFT]).exists():
-        messages.error(request, "There is already a draft plan; continue that one.")
-    else:
+    try:
         actions.do_create_plan(grant.patient, acting_user=request.user, role=grant.role, request=request)
+    except actions.DraftExists as exc:
+        messages.error(request, str(exc))
+    else:
         messages.success(request, "A draft plan was started. Fill in its sections, then make it active.")
     return redirect(_plan_url(grant))
 

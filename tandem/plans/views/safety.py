@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from tandem.audit.access import record_denied
 from tandem.lib.http import AuthenticatedHttpRequest
 from tandem.patients.access import PatientGrant
-from tandem.patients.views import _tabs
+from tandem.patients.views import patient_tabs
 from tandem.plans import safety_docs
 from tandem.plans.access import access_plan_patient, may_edit
 from tandem.plans.models import DocumentKind
@@ -31,7 +31,7 @@ def _context(grant: PatientGrant, kind: str, **extra: Any) -> dict[str, Any]:
     return {
         "grant": grant,
         "patient": grant.patient,
-        "tabs": _tabs(grant),
+        "tabs": patient_tabs(grant),
         "tab": "plan",
         "age": grant.patient.age_on(timezone.localdate()),
         "kind": kind,
