@@ -81,3 +81,29 @@ def _new_head() -> AuditChainHead:
         id=1, defaults={"last_seq": last.seq if last else 0, "last_hash": last.hash if last else "0" * 64}
     )
     return AuditChainHead.objects.select_for_update().get(id=head.pk)
+
+
+def audit_patient_event(
+    actor: User | None,
+    action: str,
+    entity: str,
+    entity_id: Any,
+    patient: Patient,
+    *,
+    request: HttpRequest | None,
+    role: str = "",
+    **extra: Any,
+) -> AuditEvent:
+    """record_audit() for a change to one patient's record, by the owning organisation."""
+    return record_audit(
+        actor=actor,
+        action=action,
+        entity_type=entity,
+        entity_id=entity_id,
+        patient=patient,
+        organisation=patient.organisation_id,
+        role=role,
+        request=request,
+        actor_label="system",
+        extra=extra,
+    )

@@ -14,34 +14,9 @@ from django.utils import timezone
 
 from tandem.accounts.actions import do_notify
 from tandem.accounts.models import Membership, Organisation, Role, User
-from tandem.audit.actions import record_audit
+from tandem.audit.actions import audit_patient_event as _audit
 from tandem.audit.models import Action
 from tandem.patients.models import PATIENT_FIELDS, BreakGlass, CareTeamMember, Consent, Patient, active_on
-
-
-def _audit(
-    acting_user: User | None,
-    action: str,
-    entity: str,
-    entity_id: Any,
-    patient: Patient,
-    *,
-    request: HttpRequest | None,
-    role: str = "",
-    **extra: Any,
-) -> None:
-    record_audit(
-        actor=acting_user,
-        action=action,
-        entity_type=entity,
-        entity_id=entity_id,
-        patient=patient,
-        organisation=patient.organisation_id,
-        role=role,
-        request=request,
-        actor_label="system",
-        extra=extra,
-    )
 
 
 @transaction.atomic

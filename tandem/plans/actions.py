@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from tandem.accounts.actions import do_notify
 from tandem.accounts.models import User
-from tandem.audit.actions import record_audit
+from tandem.audit.actions import audit_patient_event as _audit
 from tandem.audit.models import Action
 from tandem.patients.models import CareTeamMember, Patient, active_on
 from tandem.plans import rules
@@ -55,31 +55,6 @@ class PlanConflict(PlanError):
             "This plan changed since you opened it — review the new revision, then make your change again."
         )
         self.current = current
-
-
-def _audit(
-    actor: User | None,
-    action: str,
-    entity: str,
-    entity_id: Any,
-    patient: Patient,
-    *,
-    request: HttpRequest | None,
-    role: str = "",
-    **extra: Any,
-) -> None:
-    record_audit(
-        actor=actor,
-        action=action,
-        entity_type=entity,
-        entity_id=entity_id,
-        patient=patient,
-        organisation=patient.organisation_id,
-        role=role,
-        request=request,
-        actor_label="system",
-        extra=extra,
-    )
 
 
 def team_clinicians(patient: Patient) -> list[User]:
@@ -165,6 +140,40 @@ def _new_revision(
     return revision
 
 
+def _commit_revision(
+    plan: TreatmentPlan,
+    document: dict[str, Any],
+    *,
+    author: User,
+    role: str,
+    reason: str,
+    request: HttpRequest | None,
+    restored_from: int | None = None,
+) -> PlanRevision:
+    """Write a new revision, audit it and ask the rest of the team to acknowledge it."""
+    revision = _new_revision(
+        plan, document, author=author, role=role, reason=reason, restored_from=restored_from
+    )
+    if role != "patient":
+        # The author has seen their own change.
+        PlanAcknowledgement.objects.create(revision=revision, user=author)
+    _audit(
+        author,
+        Action.UPDATE,
+        "CarePlan",
+        plan.pk,
+        plan.patient,
+        request=request,
+        role=role,
+        revision=revision.number,
+        sections=revision.changed_sections,
+        reason=reason[:500],
+        **({"restored_from": restored_from} if restored_from else {}),
+    )
+    _tell_team(plan, revision, author)
+    return revision
+
+
 def _locked(plan: TreatmentPlan, base_revision: int | None) -> TreatmentPlan:
     """The plan row locked for this transaction; PlanConflict when it moved past base_revision."""
     locked = TreatmentPlan.objects.select_for_update().select_related("current", "patient").get(pk=plan.pk)
@@ -208,23 +217,7 @@ def do_revise_plan(
     assert plan.current is not None
     if document == plan.current.content:
         raise NothingChanged()
-    revision = _new_revision(plan, document, author=acting_user, role=role, reason=reason)
-    # The author has seen their own change.
-    PlanAcknowledgement.objects.create(revision=revision, user=acting_user)
-    _audit(
-        acting_user,
-        Action.UPDATE,
-        "CarePlan",
-        plan.pk,
-        plan.patient,
-        request=request,
-        role=role,
-        revision=revision.number,
-        sections=revision.changed_sections,
-        reason=reason[:500],
-    )
-    _tell_team(plan, revision, acting_user)
-    return revision
+    return _commit_revision(plan, document, author=acting_user, role=role, reason=reason, request=request)
 
 
 @transaction.atomic
@@ -245,28 +238,15 @@ def do_restore_revision(
     assert plan.current is not None
     if old.content == plan.current.content:
         raise PlanError(f"Revision {number} is the same as the current plan.")
-    revision = _new_revision(
+    return _commit_revision(
         plan,
         old.content,
         author=acting_user,
         role=role,
         reason=reason or f"Restored revision {number}",
-        restored_from=number,
-    )
-    PlanAcknowledgement.objects.create(revision=revision, user=acting_user)
-    _audit(
-        acting_user,
-        Action.UPDATE,
-        "CarePlan",
-        plan.pk,
-        plan.patient,
         request=request,
-        role=role,
-        revision=revision.number,
         restored_from=number,
     )
-    _tell_team(plan, revision, acting_user)
-    return revision
 
 
 @transaction.atomic
@@ -458,16 +438,14 @@ def do_decide_proposal(
         if document == plan.current.content:
             raise PlanError("The plan already says this.")
         proposer = proposal.proposer.display_name if proposal.proposer else "a colleague"
-        revision = _new_revision(
+        proposal.resulting_revision = _commit_revision(
             plan,
             document,
             author=acting_user,
             role=role,
+            request=request,
             reason=f"Accepted the proposal of {proposer}: {proposal.reason}",
         )
-        PlanAcknowledgement.objects.create(revision=revision, user=acting_user)
-        proposal.resulting_revision = revision
-        _tell_team(plan, revision, acting_user)
     proposal.status = ProposalStatus.ACCEPTED if accept else ProposalStatus.DECLINED
     proposal.decided_by = acting_user
     proposal.decided_at = timezone.now()
@@ -594,22 +572,14 @@ def do_patient_goals(
     document = _validated({**plan.current.content, "goals": mine + clinical})
     if document == plan.current.content:
         raise NothingChanged()
-    revision = _new_revision(
-        plan, document, author=acting_user, role="patient", reason="The patient updated their own goals"
-    )
-    _audit(
-        acting_user,
-        Action.UPDATE,
-        "CarePlan",
-        plan.pk,
-        patient,
-        request=request,
+    return _commit_revision(
+        plan,
+        document,
+        author=acting_user,
         role="patient",
-        revision=revision.number,
-        sections=["goals"],
+        reason="The patient updated their own goals",
+        request=request,
     )
-    _tell_team(plan, revision, acting_user)
-    return revision
 
 
 # Safety documents ----------------------------------------------------------------------------
