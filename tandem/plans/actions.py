@@ -176,7 +176,11 @@ def _commit_revision(
 
 def _locked(plan: TreatmentPlan, base_revision: int | None) -> TreatmentPlan:
     """The plan row locked for this transaction; PlanConflict when it moved past base_revision."""
-    locked = TreatmentPlan.objects.select_for_update().select_related("current", "patient").get(pk=plan.pk)
+    locked = (
+        TreatmentPlan.objects.select_for_update(of=("self",))
+        .select_related("current", "patient")
+        .get(pk=plan.pk)
+    )
     if base_revision is not None and locked.revision_count != base_revision:
         raise PlanConflict(locked.revision_count)
     if not locked.is_open:
@@ -261,7 +265,11 @@ def do_set_plan_status(
 ) -> TreatmentPlan:
     """draft → active; active → completed or discontinued. Activating a plan completes the
     patient's previous active plan, since only one is active at a time."""
-    plan = TreatmentPlan.objects.select_for_update().select_related("patient", "current").get(pk=plan.pk)
+    plan = (
+        TreatmentPlan.objects.select_for_update(of=("self",))
+        .select_related("patient", "current")
+        .get(pk=plan.pk)
+    )
     allowed = {
         PlanStatus.DRAFT: {PlanStatus.ACTIVE, PlanStatus.DISCONTINUED},
         PlanStatus.ACTIVE: {PlanStatus.COMPLETED, PlanStatus.DISCONTINUED},
@@ -426,7 +434,7 @@ def do_decide_proposal(
     """The section's author accepts (a new revision with the proposed section) or declines."""
     from tandem.plans.access import section_author_id
 
-    proposal = PlanProposal.objects.select_for_update().select_related("plan").get(pk=proposal.pk)
+    proposal = PlanProposal.objects.select_for_update(of=("self",)).select_related("plan").get(pk=proposal.pk)
     if proposal.status != ProposalStatus.OPEN:
         raise PlanError(f"This proposal was already {proposal.get_status_display().lower()}.")
     plan = _locked(proposal.plan, None)
@@ -605,7 +613,9 @@ def do_save_safety_document(
     """A new revision of the patient's safety or relapse-prevention plan (written together)."""
     document = SAFETY_SCHEMAS[DocumentKind(kind)].model_validate(content).model_dump(mode="json")
     safety, _ = SafetyDocument.objects.get_or_create(patient=patient, kind=kind)
-    safety = SafetyDocument.objects.select_for_update().select_related("current").get(pk=safety.pk)
+    safety = (
+        SafetyDocument.objects.select_for_update(of=("self",)).select_related("current").get(pk=safety.pk)
+    )
     if safety.revision_count != base_revision:
         raise PlanConflict(safety.revision_count)
     if safety.current is not None and safety.current.content == document:
