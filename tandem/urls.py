@@ -12,6 +12,8 @@ urlpatterns = [
     path("notifications/", account_views.notifications, name="notifications"),
     path("accounts/", include("tandem.accounts.urls")),
     path("patients/", include("tandem.plans.urls")),
+    # Before the patients app, whose patients/<id>/<tab>/ placeholder route would catch these.
+    path("", include("tandem.collab.urls")),
     path("patients/", include("tandem.patients.urls")),
     path("portal/", include("tandem.portal.urls")),
     path("manage/", include("tandem.core.manage_urls")),

@@ -39,7 +39,7 @@ PUBLIC = {
     "accounts:password_reset_complete",
 }
 OWN_ACCOUNT = {"home", "logout", "notifications", "accounts:mfa", "accounts:password_change"}
-CLINICIAN_ONLY = {"patients:list": "GET", "patients:break_glass": "GET"}
+CLINICIAN_ONLY = {"patients:list": "GET", "patients:break_glass": "GET", "collab:inbox": "GET"}
 PORTAL = {
     "portal:home",
     "portal:access_log",
@@ -103,6 +103,10 @@ PATIENT_SCOPED = {
     "plans:safety_print": ("GET", TEAM),
     "plans:safety_edit": ("GET", EDITORS),
     "patients:timeline": ("GET", RECORD),
+    # Alerts: the care team only (not consented outsiders, not the org admin).
+    "collab:patient_alerts": ("GET", TEAM),
+    "collab:acknowledge": ("POST", TEAM),
+    "collab:resolve": ("POST", TEAM),
     # The JSON API with the browser session (token auth and writes: tandem/plans/tests/test_api.py).
     "api:plan_list": ("GET", TEAM),
     "api:plan_detail": ("GET", TEAM),
@@ -184,6 +188,20 @@ def _kwargs(personas, name: str) -> dict:
     kwargs: dict = {"patient_id": personas.patient.pk}
     if name.startswith("plans:safety"):
         return {**kwargs, "kind": "safety"}
+    if name in ("collab:acknowledge", "collab:resolve"):
+        from tandem.collab.actions import do_raise_alert
+
+        alert, _ = do_raise_alert(
+            personas.patient,
+            kind="test",
+            severity="high",
+            title="t",
+            reason="r",
+            rule_id="test",
+            dedup_key="k",
+            route_to=["prescriber"],
+        )
+        return {**kwargs, "alert_id": alert.pk}
     if (name.startswith("plans:") or name.startswith("api:plan_")) and name not in (
         "plans:plan",
         "plans:create",

@@ -1,0 +1,159 @@
+"""Raising, acknowledging and resolving alerts: one transaction each, audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+
+from tandem.accounts.actions import do_notify
+from tandem.accounts.models import User
+from tandem.audit.actions import audit_patient_event
+from tandem.audit.models import Action
+from tandem.collab.models import Alert, AlertStatus, Severity
+from tandem.patients.models import CareTeamMember, Patient, active_on
+
+
+class AlertError(ValueError):
+    pass
+
+
+def _recipients(patient: Patient, roles: list[str]) -> list[User]:
+    members = CareTeamMember.objects.filter(active_on(timezone.localdate()), patient=patient).select_related(
+        "user"
+    )
+    return list(
+        {m.user_id: m.user for m in members if (not roles or m.role in roles) and m.user.is_active}.values()
+    )
+
+
+def do_raise_alert(
+    patient: Patient,
+    *,
+    kind: str,
+    severity: str,
+    title: str,
+    reason: str,
+    rule_id: str,
+    source: str = "",
+    dedup_key: str,
+    route_to: list[str],
+    subject: Any = None,
+    notify_roles: list[str] | None = None,
+) -> tuple[Alert, bool]:
+    """Open an alert unless the same condition already has one open; (alert, created).
+
+    Everyone on the team in `route_to` roles is told in-app; urgent alerts also by e-mail (sent
+    by the worker, without patient details). `notify_roles` adds roles that only get a notice.
+    """
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                patient=patient,
+                kind=kind,
+                severity=severity,
+                title=title[:200],
+                reason=reason,
+                rule_id=rule_id,
+                source=source[:500],
+                dedup_key=dedup_key[:200],
+                route_to=route_to,
+                subject_type=type(subject).__name__ if subject is not None else "",
+                subject_id=str(getattr(subject, "pk", "") or ""),
+            )
+    except IntegrityError:
+        existing = (
+            Alert.objects.filter(patient=patient, dedup_key=dedup_key[:200])
+            .exclude(status=AlertStatus.RESOLVED)
+            .first()
+        )
+        if existing is None:
+            raise
+        return existing, False
+    audit_patient_event(
+        None, Action.CREATE, "Alert", alert.pk, patient, request=None, rule=rule_id, severity=severity
+    )
+    link = settings.SITE_URL + reverse("collab:patient_alerts", kwargs={"patient_id": patient.pk})
+    urgent = severity == Severity.URGENT
+    do_notify(
+        _recipients(patient, route_to),
+        f"{alert.get_severity_display()} alert for {patient.name}: {title}",
+        link=link,
+        email_subject="Tandem: an urgent alert" if urgent else "",
+        email_body=f"An urgent alert was raised for a patient on your team. Sign in to see it: {link}"
+        if urgent
+        else "",
+    )
+    if notify_roles:
+        others = [
+            u
+            for u in _recipients(patient, notify_roles)
+            if u.pk not in {r.pk for r in _recipients(patient, route_to)}
+        ]
+        do_notify(others, f"For your information — {patient.name}: {title}", link=link)
+    return alert, True
+
+
+@transaction.atomic
+def do_acknowledge_alert(
+    alert: Alert, *, acting_user: User, role: str = "", request: HttpRequest | None = None
+) -> Alert:
+    alert = Alert.objects.select_for_update(of=("self",)).select_related("patient").get(pk=alert.pk)
+    if alert.status != AlertStatus.OPEN:
+        return alert
+    alert.status = AlertStatus.ACKNOWLEDGED
+    alert.acknowledged_by = acting_user
+    alert.acknowledged_at = timezone.now()
+    alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at"])
+    audit_patient_event(
+        acting_user,
+        Action.UPDATE,
+        "Alert",
+        alert.pk,
+        alert.patient,
+        request=request,
+        role=role,
+        change="acknowledged",
+    )
+    return alert
+
+
+@transaction.atomic
+def do_resolve_alert(
+    alert: Alert, *, note: str, acting_user: User, role: str = "", request: HttpRequest | None = None
+) -> Alert:
+    if not note.strip():
+        raise AlertError("Say how the alert was resolved.")
+    alert = Alert.objects.select_for_update(of=("self",)).select_related("patient").get(pk=alert.pk)
+    if alert.status == AlertStatus.RESOLVED:
+        return alert
+    now = timezone.now()
+    if alert.acknowledged_at is None:
+        alert.acknowledged_by, alert.acknowledged_at = acting_user, now
+    alert.status = AlertStatus.RESOLVED
+    alert.resolved_by, alert.resolved_at, alert.resolution_note = acting_user, now, note.strip()[:4000]
+    alert.save(
+        update_fields=[
+            "status",
+            "acknowledged_by",
+            "acknowledged_at",
+            "resolved_by",
+            "resolved_at",
+            "resolution_note",
+        ]
+    )
+    audit_patient_event(
+        acting_user,
+        Action.UPDATE,
+        "Alert",
+        alert.pk,
+        alert.patient,
+        request=request,
+        role=role,
+        change="resolved",
+    )
+    return alert

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class CollabConfig(AppConfig):
+    name = "tandem.collab"
+    label = "collab"
+
+    def ready(self) -> None:
+        from tandem.collab.worklist import open_alerts
+        from tandem.lib import worklist
+
+        worklist.register(open_alerts)
