@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "tandem.audit",
     "tandem.patients",
     "tandem.plans",
+    "tandem.medications",
     "tandem.collab",
     "tandem.portal",
 ]

@@ -50,11 +50,12 @@ PORTAL = {
     "portal:safety",
     "portal:safety_edit",
     "portal:safety_print",
+    "portal:doses",
 }
 PORTAL_KWARGS = {"portal:safety_edit": {"kind": "safety"}, "portal:safety_print": {"kind": "relapse"}}
 # Tested elsewhere: a patient withdraws their own consent only (below); agreeing and asking act
 # on the signed-in patient's own plan only (tandem/portal/tests/test_plan_portal.py).
-PORTAL_POST = {"portal:consent_revoke", "portal:plan_agree", "portal:plan_question"}
+PORTAL_POST = {"portal:consent_revoke", "portal:plan_agree", "portal:plan_question", "portal:log_dose"}
 ORG_ADMIN = {
     "manage:members": "GET",
     "manage:member_new": "GET",

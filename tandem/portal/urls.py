@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tandem.portal import plan_views, views
+from tandem.portal import dose_views, plan_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -13,6 +13,8 @@ urlpatterns = [
     path("plan/agree/", plan_views.plan_agree, name="plan_agree"),
     path("plan/question/", plan_views.plan_question, name="plan_question"),
     path("plan/goals/", plan_views.plan_goals, name="plan_goals"),
+    path("doses/", dose_views.doses, name="doses"),
+    path("doses/log/", dose_views.log_dose, name="log_dose"),
     path("safety/", plan_views.safety, name="safety"),
     path("safety/<slug:kind>/edit/", plan_views.safety_edit, name="safety_edit"),
     path("safety/<slug:kind>/print/", plan_views.safety_print, name="safety_print"),

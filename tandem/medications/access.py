@@ -1,0 +1,47 @@
+"""Who may see and change medications.
+
+Readers: the care team and clinicians consented for the "medications" category. Prescribers on
+the team start and change regimens. The patient sees their own and records their doses, fills
+and side effects in the portal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest
+
+from tandem.accounts.models import Role
+from tandem.audit.access import record_denied
+from tandem.medications.models import Regimen
+from tandem.patients.access import PatientGrant, access_patient, audit_patient_read
+from tandem.patients.models import Category
+
+
+def may_prescribe(grant: PatientGrant) -> bool:
+    return grant.basis == "care_team" and grant.role == Role.PRESCRIBER
+
+
+def access_medications_patient(
+    request: HttpRequest, patient_id: Any, *, prescribe: bool = False, entity: str = "MedicationRequest"
+) -> PatientGrant:
+    grant = access_patient(request, patient_id, need=Category.MEDICATIONS, entity=entity, audit_read=False)
+    if prescribe and not may_prescribe(grant):
+        record_denied(request, entity, patient_id, patient=grant.patient)
+        raise Http404
+    audit_patient_read(request, grant, entity=entity, need="prescribe" if prescribe else Category.MEDICATIONS)
+    return grant
+
+
+def access_regimen(grant: PatientGrant, request: HttpRequest, regimen_id: Any) -> Regimen:
+    regimen = None
+    if str(regimen_id).isdigit() and len(str(regimen_id)) < 19:
+        regimen = (
+            Regimen.objects.filter(id=int(regimen_id), patient=grant.patient)
+            .select_related("current")
+            .first()
+        )
+    if regimen is None:
+        record_denied(request, "MedicationRequest", regimen_id, patient=grant.patient)
+        raise Http404
+    return regimen
