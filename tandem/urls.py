@@ -12,6 +12,7 @@ urlpatterns = [
     path("notifications/", account_views.notifications, name="notifications"),
     path("accounts/", include("tandem.accounts.urls")),
     path("patients/", include("tandem.plans.urls")),
+    path("patients/", include("tandem.medications.urls")),
     # Before the patients app, whose patients/<id>/<tab>/ placeholder route would catch these.
     path("", include("tandem.collab.urls")),
     path("patients/", include("tandem.patients.urls")),

@@ -104,6 +104,11 @@ PATIENT_SCOPED = {
     "plans:safety_print": ("GET", TEAM),
     "plans:safety_edit": ("GET", EDITORS),
     "patients:timeline": ("GET", RECORD),
+    # Medications: the team and clinicians consented for medications read; the prescriber prescribes.
+    "medications:list": ("GET", TEAM | {"consented"}),
+    "medications:detail": ("GET", TEAM | {"consented"}),
+    "medications:start": ("GET", {"prescriber"}),
+    "medications:change": ("GET", {"prescriber"}),
     # Alerts: the care team only (not consented outsiders, not the org admin).
     "collab:patient_alerts": ("GET", TEAM),
     "collab:acknowledge": ("POST", TEAM),
@@ -189,6 +194,20 @@ def _kwargs(personas, name: str) -> dict:
     kwargs: dict = {"patient_id": personas.patient.pk}
     if name.startswith("plans:safety"):
         return {**kwargs, "kind": "safety"}
+    if name in ("medications:detail", "medications:change"):
+        from tandem.medications.actions import do_start_regimen
+
+        regimen = do_start_regimen(
+            personas.patient,
+            drug_key="sertraline",
+            drug_name="sertraline",
+            drug_classes=["ssri"],
+            dose_amount=50,
+            times=["08:00"],
+            reason="Start",
+            acting_user=personas.prescriber,
+        )
+        return {**kwargs, "regimen_id": regimen.pk}
     if name in ("collab:acknowledge", "collab:resolve"):
         from tandem.collab.actions import do_raise_alert
 

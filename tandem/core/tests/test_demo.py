@@ -85,3 +85,16 @@ def test_the_demo_has_plans_an_unacknowledged_change_and_a_safety_plan():
     northside = User.objects.get(email="prescriber@northside.demo.tandem")
     hannah = Patient.objects.get(mrn="DC-1013")
     assert hannah.care_team.filter(user=northside).exists()  # a team across two organisations
+
+
+@pytest.mark.django_db
+def test_the_demo_has_regimens_with_history_dose_logs_and_fills():
+    from tandem.medications.models import DoseLog, Fill, Regimen
+
+    call_command("demo")
+    assert Regimen.objects.count() >= 30
+    assert Regimen.objects.filter(version_count__gte=2).exists()  # titrated
+    assert DoseLog.objects.filter(status="skipped").exists() and DoseLog.objects.filter(status="taken_late").exists()
+    assert Fill.objects.count() > Regimen.objects.count()
+    maya = Patient.objects.get(mrn="DC-1001")
+    assert maya.regimens.filter(status="active").exists()

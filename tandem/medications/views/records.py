@@ -1,0 +1,3 @@
+"""Fills and labs, clinician side."""
+
+urlpatterns: list = []

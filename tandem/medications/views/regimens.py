@@ -1,0 +1,262 @@
+"""Medications, clinician side: the list, one regimen's history, start and change with the
+prescribing checks shown before saving."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from tandem.lib.http import AuthenticatedHttpRequest
+from tandem.lib.timezones import local_date
+from tandem.medications import access, actions, catalog, checks, drugs
+from tandem.medications.adherence import ScheduledDose, dose_adherence
+from tandem.medications.forms import CHANGE_KINDS, ChangeForm, StartForm
+from tandem.medications.models import DoseLog, Regimen, RegimenStatus, RegimenVersion
+from tandem.medications.queries import patient_due_doses
+from tandem.patients.access import PatientGrant
+from tandem.patients.views import patient_tabs
+
+
+def _base(grant: PatientGrant, **extra: Any) -> dict[str, Any]:
+    return {
+        "grant": grant,
+        "patient": grant.patient,
+        "tabs": patient_tabs(grant),
+        "tab": "medications",
+        "age": grant.patient.age_on(timezone.localdate()),
+        "may_prescribe": access.may_prescribe(grant),
+        **extra,
+    }
+
+
+def _adherence(grant: PatientGrant, regimens: list[Regimen]) -> dict[int, Any]:
+    """Dose-based adherence over the last 30 days, per regimen (three queries)."""
+    patient = grant.patient
+    now = timezone.now()
+    today = local_date(now, patient.time_zone)
+    due = patient_due_doses(patient, today - timedelta(days=30), today, regimen_ids=[r.pk for r in regimens])
+    logs = list(
+        DoseLog.objects.filter(patient=patient, due_at__gte=now - timedelta(days=32)).exclude(due_at=None)
+    )
+    from tandem.medications.adherence import DoseRecord
+
+    records = [
+        DoseRecord(regimen_id=log.regimen_id, due_at=log.due_at, status=log.status, taken_at=log.taken_at)  # type: ignore[arg-type]
+        for log in logs
+        if log.due_at is not None
+    ]
+    result: dict[int, Any] = {}
+    for regimen in regimens:
+        scheduled = [ScheduledDose(d.regimen_id, d.due_at) for d in due if d.regimen_id == regimen.pk]
+        if scheduled:
+            result[regimen.pk] = dose_adherence(
+                scheduled, [r for r in records if r.regimen_id == regimen.pk], tz=patient.time_zone, now=now
+            ).last_days
+    return result
+
+
+@login_required
+def medications(request: AuthenticatedHttpRequest, patient_id: int) -> HttpResponse:
+    grant = access.access_medications_patient(request, patient_id)
+    regimens = list(
+        Regimen.objects.filter(patient=grant.patient)
+        .select_related("current", "prescriber")
+        .order_by("status", "drug_name")
+    )
+    current = [r for r in regimens if r.status != RegimenStatus.STOPPED]
+    adherence = _adherence(grant, [r for r in current if r.status == RegimenStatus.ACTIVE])
+    rows = [
+        {
+            "regimen": r,
+            "what": actions.describe(r.current) if r.current else "",
+            "adherence": adherence.get(r.pk),
+        }
+        for r in current
+    ]
+    stopped = [r for r in regimens if r.status == RegimenStatus.STOPPED]
+    return render(request, "medications/list.html", _base(grant, rows=rows, stopped=stopped))
+
+
+@login_required
+def detail(request: AuthenticatedHttpRequest, patient_id: int, regimen_id: int) -> HttpResponse:
+    grant = access.access_medications_patient(request, patient_id)
+    regimen = access.access_regimen(grant, request, regimen_id)
+    versions = list(
+        RegimenVersion.objects.filter(regimen=regimen).select_related("author").order_by("-number")
+    )
+    history = [{"version": v, "what": actions.describe(v)} for v in versions]
+    return render(request, "medications/detail.html", _base(grant, regimen=regimen, history=history))
+
+
+def _drug_list(grant: PatientGrant) -> list[Any]:
+    return sorted(
+        [*catalog.all_drugs(), *drugs.extras(grant.patient.organisation_id)], key=lambda d: d.name.lower()
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def start(request: AuthenticatedHttpRequest, patient_id: int) -> HttpResponse:
+    grant = access.access_medications_patient(request, patient_id, prescribe=True)
+    patient = grant.patient
+    form = StartForm(request.POST or None)
+    findings: list[dict[str, Any]] = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        drug = _drug_from_input(grant, data["drug"])
+        if data["dose_unit"] not in drugs.units_for(drug):
+            form.add_error("dose_unit", f"{drug.name} is prescribed in {', '.join(drugs.units_for(drug))}")
+        else:
+            findings = checks.findings_for(patient, drug, daily_dose(data), change="start")
+            if _ready(form, findings):
+                try:
+                    regimen = actions.do_start_regimen(
+                        patient,
+                        drug_key=drug.key,
+                        drug_name=drug.name,
+                        drug_classes=list(drug.classes),
+                        dose_amount=data["dose_amount"],
+                        dose_unit=data["dose_unit"],
+                        route=data["route"],
+                        schedule_kind=data["schedule_kind"],
+                        times=data["times"],
+                        every_days=data["every_days"],
+                        prn_max_per_day=data["prn_max_per_day"],
+                        indication=data["indication"],
+                        instructions=data["instructions"],
+                        reason=data["reason"],
+                        acting_user=request.user,
+                        role=grant.role,
+                        findings=findings,
+                        override_reason=data["override_reason"],
+                        request=request,
+                    )
+                except actions.MedicationError as exc:
+                    form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+                else:
+                    messages.success(request, f"{regimen.drug_name} started.")
+                    return redirect("medications:detail", patient_id=patient.pk, regimen_id=regimen.pk)
+    return render(
+        request,
+        "medications/start.html",
+        _base(grant, form=form, findings=findings, drug_list=_drug_list(grant)),
+        status=400 if form.errors else 200,
+    )
+
+
+def daily_dose(data: dict[str, Any]) -> float | None:
+    if data.get("dose_unit") != "mg" or data.get("schedule_kind") != "scheduled":
+        return None
+    return float(data["dose_amount"]) * len(data.get("times") or []) / (data.get("every_days") or 1)
+
+
+def _drug_from_input(grant: PatientGrant, text: str) -> catalog.Drug:
+    text = text.strip()
+    for drug in _drug_list(grant):
+        if text.lower() in (drug.key.lower(), drug.name.lower()):
+            return drug
+    return catalog.free_text(text)
+
+
+def _ready(form: Any, findings: list[dict[str, Any]]) -> bool:
+    """Checks with something to say are shown before saving (again if they changed since they
+    were shown); those that need a reason get one."""
+    shown = ",".join(sorted(f["rule_id"] for f in findings))
+    if findings and form.cleaned_data.get("confirmed") != shown:
+        form.data = form.data.copy()
+        form.data["confirmed"] = shown
+        return False
+    if any(f.get("requires_override_reason") for f in findings) and not form.cleaned_data.get(
+        "override_reason"
+    ):
+        form.add_error("override_reason", "A check needs your reason to go ahead.")
+        return False
+    return True
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def change(request: AuthenticatedHttpRequest, patient_id: int, regimen_id: int) -> HttpResponse:
+    grant = access.access_medications_patient(request, patient_id, prescribe=True)
+    regimen = access.access_regimen(grant, request, regimen_id)
+    current = regimen.current
+    assert current is not None
+    initial = {
+        "dose_amount": current.dose_amount,
+        "dose_unit": current.dose_unit,
+        "route": current.route,
+        "schedule_kind": current.schedule_kind,
+        "times": ", ".join(current.times),
+        "every_days": current.every_days,
+        "prn_max_per_day": current.prn_max_per_day,
+        "instructions": current.instructions,
+    }
+    form = ChangeForm(request.POST or None, initial=initial)
+    findings: list[dict[str, Any]] = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            drug = drugs.resolve(regimen.drug_key, grant.patient.organisation_id)
+        except KeyError:
+            drug = catalog.free_text(regimen.drug_name)
+        if data["dose_unit"] not in drugs.units_for(drug):
+            form.add_error("dose_unit", f"{drug.name} is prescribed in {', '.join(drugs.units_for(drug))}")
+        else:
+            kind = data["kind"]
+            new_dose, old_dose = daily_dose(data), float(current.daily_amount) or None
+            checked_as = kind
+            if kind == "change" and new_dose is not None and old_dose is not None and new_dose != old_dose:
+                checked_as = "increase" if new_dose > old_dose else "decrease"
+            if checked_as in ("increase", "decrease", "resume"):
+                # The regimen itself is passed too: the rules know a dose change of the same drug.
+                findings = checks.findings_for(grant.patient, drug, new_dose, change=checked_as)
+            if _ready(form, findings):
+                prescription = (
+                    {}
+                    if kind in ("hold", "stop")
+                    else {
+                        k: data[k]
+                        for k in (
+                            "dose_amount",
+                            "dose_unit",
+                            "route",
+                            "schedule_kind",
+                            "times",
+                            "every_days",
+                            "prn_max_per_day",
+                            "instructions",
+                        )
+                    }
+                )
+                try:
+                    actions.do_change_regimen(
+                        regimen,
+                        kind=kind,
+                        reason=data["reason"],
+                        acting_user=request.user,
+                        role=grant.role,
+                        findings=findings,
+                        override_reason=data["override_reason"],
+                        request=request,
+                        **prescription,
+                    )
+                except actions.MedicationError as exc:
+                    form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+                else:
+                    messages.success(
+                        request, f"{regimen.drug_name}: {dict(CHANGE_KINDS)[kind].lower()} saved."
+                    )
+                    return redirect("medications:detail", patient_id=grant.patient.pk, regimen_id=regimen.pk)
+    return render(
+        request,
+        "medications/change.html",
+        _base(grant, form=form, regimen=regimen, findings=findings, what=actions.describe(current)),
+        status=400 if form.errors else 200,
+    )

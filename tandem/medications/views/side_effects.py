@@ -1,0 +1,3 @@
+"""Side-effect reports, clinician side: the prescriber reads the report and records a response."""
+
+urlpatterns: list = []
