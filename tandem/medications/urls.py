@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tandem.medications.views import records, regimens, side_effects
+from tandem.medications.views import labs, records, regimens, side_effects
 
 app_name = "medications"
 urlpatterns = [
@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:patient_id>/medications/<int:regimen_id>/change/", regimens.change, name="change"),
     *side_effects.urlpatterns,
     *records.urlpatterns,
+    *labs.urlpatterns,
 ]

@@ -1,3 +1,3 @@
-"""Fills and labs, clinician side."""
+"""Fills (refills) and refill-based adherence (PDC), clinician side."""
 
 urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Labs and monitoring, clinician side."""
+
+urlpatterns: list = []
