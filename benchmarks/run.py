@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_django(args.database)
 
     import django
+    import medications
     import my_patients
     import plan_pages
     from django.core.management import call_command
@@ -101,12 +102,31 @@ def main(argv: list[str] | None = None) -> int:
             args.seed, my_patients.bench_clinician(args.seed), requests=args.requests, warmup=args.warmup
         )
         pages += with_ceiling(plans, ceiling)
+        clinician = my_patients.bench_clinician(args.seed)
+        pages += with_ceiling(
+            [medications.medication_page(args.seed, clinician, requests=args.requests, warmup=args.warmup)],
+            ceiling,
+        )
+        pdc = medications.pdc_all()
+        dosing = medications.dose_logging(args.database)
     except BenchmarkError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1
     results = [ceiling, *pages]
     print()
     print(table(results))
+    pdc_ok = pdc["total_s"] < 30
+    print(
+        f"\nPDC for {pdc['patients']} patients from {pdc['fills']} fills: {pdc['total_s']:.1f} s "
+        f"(reading {pdc['read_s']:.1f} s) — target < 30 s: {'PASS' if pdc_ok else 'FAIL'}"
+    )
+    dosing_ok = dosing["per_second"] >= 300 and dosing["p95_ms"] < 50 and dosing["failures"] == 0
+    print(
+        f"dose logging over HTTP ({dosing['clients']} clients, audit on, SQLite synchronous=FULL): "
+        f"{dosing['recorded']} durable writes in {dosing['seconds']:.1f} s = {dosing['per_second']:.0f}/s, "
+        f"p50 {dosing['p50_ms']:.1f} ms, p95 {dosing['p95_ms']:.1f} ms, {dosing['failures']} failures "
+        f"— target ≥ 300/s and p95 < 50 ms: {'PASS' if dosing_ok else 'FAIL'}"
+    )
     if args.explain:
         for result in pages:
             print(f"\nEXPLAIN QUERY PLAN, {result.name} ({result.path}):")
@@ -130,11 +150,11 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
         },
-        "benchmarks": {"pages": [r.as_json() for r in results]},
+        "benchmarks": {"pages": [r.as_json() for r in results], "pdc": pdc, "dose_logging": dosing},
     }
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(f"\nresults: {path.relative_to(ROOT)}")
-    return 0 if all(r.passed for r in pages) else 1
+    return 0 if all(r.passed for r in pages) and pdc_ok and dosing_ok else 1
 
 
 if __name__ == "__main__":
