@@ -51,11 +51,15 @@ PORTAL = {
     "portal:safety_edit",
     "portal:safety_print",
     "portal:doses",
+    "portal:side_effect",
+    "portal:side_effects",
 }
 PORTAL_KWARGS = {"portal:safety_edit": {"kind": "safety"}, "portal:safety_print": {"kind": "relapse"}}
 # Tested elsewhere: a patient withdraws their own consent only (below); agreeing and asking act
 # on the signed-in patient's own plan only (tandem/portal/tests/test_plan_portal.py).
 PORTAL_POST = {"portal:consent_revoke", "portal:plan_agree", "portal:plan_question", "portal:log_dose"}
+# A report of one's own, tested in tandem/portal/tests/test_side_effect_portal.py.
+PORTAL_OWN_OBJECT = {"portal:side_effect_detail"}
 ORG_ADMIN = {
     "manage:members": "GET",
     "manage:member_new": "GET",
@@ -109,6 +113,8 @@ PATIENT_SCOPED = {
     "medications:detail": ("GET", TEAM | {"consented"}),
     "medications:start": ("GET", {"prescriber"}),
     "medications:change": ("GET", {"prescriber"}),
+    "medications:side_effects": ("GET", TEAM | {"consented"}),
+    "medications:side_effect": ("GET", TEAM | {"consented"}),
     # Alerts: the care team only (not consented outsiders, not the org admin).
     "collab:patient_alerts": ("GET", TEAM),
     "collab:acknowledge": ("POST", TEAM),
@@ -152,6 +158,7 @@ def test_every_url_is_in_the_matrix():
         | set(CLINICIAN_ONLY)
         | PORTAL
         | PORTAL_POST
+        | PORTAL_OWN_OBJECT
         | API_WRITES
         | PUBLIC_API
         | set(ORG_ADMIN)
@@ -194,6 +201,21 @@ def _kwargs(personas, name: str) -> dict:
     kwargs: dict = {"patient_id": personas.patient.pk}
     if name.startswith("plans:safety"):
         return {**kwargs, "kind": "safety"}
+    if name == "medications:side_effect":
+        from tandem.medications.side_effect_actions import do_report_side_effect
+
+        report, _ = do_report_side_effect(
+            personas.patient,
+            regimen=None,
+            frequency=2,
+            intensity=2,
+            burden=2,
+            symptoms=["nausea"],
+            text="",
+            idempotency_key="matrix-000001",
+            acting_user=personas.patient_user,
+        )
+        return {**kwargs, "report_id": report.pk}
     if name in ("medications:detail", "medications:change"):
         from tandem.medications.actions import do_start_regimen
 

@@ -44,6 +44,7 @@ def do_raise_alert(
     route_to: list[str],
     subject: Any = None,
     notify_roles: list[str] | None = None,
+    link: str = "",
 ) -> tuple[Alert, bool]:
     """Open an alert unless the same condition already has one open; (alert, created).
 
@@ -64,6 +65,7 @@ def do_raise_alert(
                 route_to=route_to,
                 subject_type=type(subject).__name__ if subject is not None else "",
                 subject_id=str(getattr(subject, "pk", "") or ""),
+                link=link[:300],
             )
     except IntegrityError:
         existing = (
@@ -77,14 +79,14 @@ def do_raise_alert(
     audit_patient_event(
         None, Action.CREATE, "Alert", alert.pk, patient, request=None, rule=rule_id, severity=severity
     )
-    link = settings.SITE_URL + reverse("collab:patient_alerts", kwargs={"patient_id": patient.pk})
+    page = settings.SITE_URL + (link or reverse("collab:patient_alerts", kwargs={"patient_id": patient.pk}))
     urgent = severity == Severity.URGENT
     do_notify(
         _recipients(patient, route_to),
         f"{alert.get_severity_display()} alert for {patient.name}: {title}",
-        link=link,
+        link=page,
         email_subject="Tandem: an urgent alert" if urgent else "",
-        email_body=f"An urgent alert was raised for a patient on your team. Sign in to see it: {link}"
+        email_body=f"An urgent alert was raised for a patient on your team. Sign in to see it: {page}"
         if urgent
         else "",
     )
@@ -94,7 +96,7 @@ def do_raise_alert(
             for u in _recipients(patient, notify_roles)
             if u.pk not in {r.pk for r in _recipients(patient, route_to)}
         ]
-        do_notify(others, f"For your information — {patient.name}: {title}", link=link)
+        do_notify(others, f"For your information — {patient.name}: {title}", link=page)
     return alert, True
 
 

@@ -40,6 +40,7 @@ class Alert(models.Model):
     route_to = models.JSONField(default=list, help_text="care-team roles that must see it")
     subject_type = models.CharField(max_length=40, blank=True)
     subject_id = models.CharField(max_length=64, blank=True)
+    link = models.CharField(max_length=300, blank=True, help_text="where the subject is seen (a path)")
     status = models.CharField(max_length=15, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     created_at = models.DateTimeField(default=timezone.now)
     acknowledged_by = models.ForeignKey(

@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest
 
 from tandem.accounts.models import Role
 from tandem.audit.access import record_denied
-from tandem.medications.models import Regimen
+from tandem.medications.models import Regimen, SideEffectReport
 from tandem.patients.access import PatientGrant, access_patient, audit_patient_read
 from tandem.patients.models import Category
 
@@ -45,3 +45,18 @@ def access_regimen(grant: PatientGrant, request: HttpRequest, regimen_id: Any) -
         record_denied(request, "MedicationRequest", regimen_id, patient=grant.patient)
         raise Http404
     return regimen
+
+
+def access_side_effect_report(grant: PatientGrant, request: HttpRequest, report_id: Any) -> SideEffectReport:
+    """One report of the grant's patient; 404 (audited) for another patient's or a missing id."""
+    report = None
+    if str(report_id).isdigit() and len(str(report_id)) < 19:
+        report = (
+            SideEffectReport.objects.filter(id=int(report_id), patient=grant.patient)
+            .select_related("regimen", "responded_by", "reported_by")
+            .first()
+        )
+    if report is None:
+        record_denied(request, "SideEffectReport", report_id, patient=grant.patient)
+        raise Http404
+    return report

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tandem.portal import dose_views, plan_views, views
+from tandem.portal import dose_views, plan_views, side_effect_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -18,4 +18,7 @@ urlpatterns = [
     path("safety/", plan_views.safety, name="safety"),
     path("safety/<slug:kind>/edit/", plan_views.safety_edit, name="safety_edit"),
     path("safety/<slug:kind>/print/", plan_views.safety_print, name="safety_print"),
+    path("side-effects/", side_effect_views.side_effects, name="side_effects"),
+    path("side-effects/new/", side_effect_views.report_side_effect, name="side_effect"),
+    path("side-effects/<int:report_id>/", side_effect_views.side_effect_detail, name="side_effect_detail"),
 ]

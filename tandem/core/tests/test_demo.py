@@ -94,7 +94,10 @@ def test_the_demo_has_regimens_with_history_dose_logs_and_fills():
     call_command("demo")
     assert Regimen.objects.count() >= 30
     assert Regimen.objects.filter(version_count__gte=2).exists()  # titrated
-    assert DoseLog.objects.filter(status="skipped").exists() and DoseLog.objects.filter(status="taken_late").exists()
+    assert (
+        DoseLog.objects.filter(status="skipped").exists()
+        and DoseLog.objects.filter(status="taken_late").exists()
+    )
     assert Fill.objects.count() > Regimen.objects.count()
     maya = Patient.objects.get(mrn="DC-1001")
     assert maya.regimens.filter(status="active").exists()
