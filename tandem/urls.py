@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("tandem.collab.urls")),
     path("patients/", include("tandem.patients.urls")),
     path("portal/", include("tandem.portal.urls")),
+    path("feeds/", include("tandem.medications.feed_urls")),
     path("manage/", include("tandem.core.manage_urls")),
     path("manage/education/", include("tandem.plans.urls_education")),
     path("audit/", include("tandem.audit.urls")),

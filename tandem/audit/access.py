@@ -36,7 +36,8 @@ def audit_events_for_organisation(organisation_id: int) -> QuerySet[AuditEvent]:
 
 
 def audit_events_for_patient(patient_id: int) -> QuerySet[AuditEvent]:
-    """What a patient sees of who opened their record: other people's successful accesses."""
-    return AuditEvent.objects.filter(patient_id=patient_id, outcome=Outcome.SUCCESS).exclude(
-        actor_role="patient"
-    )
+    """What a patient sees of who opened their record: other people's successful accesses
+    (not their own, and not Tandem's own work such as reminders)."""
+    return AuditEvent.objects.filter(
+        patient_id=patient_id, outcome=Outcome.SUCCESS, actor__isnull=False
+    ).exclude(actor_role="patient")

@@ -209,7 +209,7 @@ def do_start_regimen(
         started_at=effective_at,
         switched_from=switched_from,
     )
-    _new_version(
+    version = _new_version(
         regimen,
         kind="start",
         status=RegimenStatus.ACTIVE,
@@ -240,6 +240,9 @@ def do_start_regimen(
         findings=[f.get("rule_id") for f in findings or []],
         override=bool(override_reason),
     )
+    from tandem.medications.monitoring import plan_monitoring  # monitoring imports this module
+
+    plan_monitoring(regimen, version)
     return regimen
 
 
@@ -378,4 +381,7 @@ def do_change_regimen(
         version=version.number,
         override=bool(override_reason),
     )
+    from tandem.medications.monitoring import plan_monitoring
+
+    plan_monitoring(regimen, version)
     return version

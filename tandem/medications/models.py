@@ -346,3 +346,6 @@ class MonitoringDue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} due {self.due_date} for patient {self.patient_id}"
+
+
+from tandem.medications.feed_models import CalendarFeed  # noqa: E402,F401
