@@ -145,7 +145,7 @@ def test_each_app_adds_its_sources_in_installed_apps_order():
 
 def test_a_consent_for_medications_shows_the_record_kinds_but_no_plan_kinds():
     kinds = kinds_for(grant({Category.MEDICATIONS, Category.MEASURES}, basis="consent"))
-    assert set(kinds) == {"care_team", "consent", "break_glass", "side_effect"}
+    assert set(kinds) == {"care_team", "consent", "break_glass", "side_effect", "medication", "lab"}
 
 
 def test_every_registered_source_states_a_known_category():

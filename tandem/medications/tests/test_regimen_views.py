@@ -133,3 +133,11 @@ def test_only_a_prescriber_on_the_team_starts_or_changes(personas):
             personas.client_for(who).post(url(personas, "medications:start"), start_data()).status_code == 404
         ), who
     assert not Regimen.objects.exists()
+
+
+@pytest.mark.django_db
+def test_medication_changes_appear_on_the_timeline(personas):
+    client = personas.client_for("prescriber")
+    client.post(url(personas, "medications:start"), start_data(reason="Start for depression"))
+    html = personas.client_for("therapist").get(url(personas, "patients:timeline")).content.decode()
+    assert "sertraline: start" in html and "Start for depression" in html

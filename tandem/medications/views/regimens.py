@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from tandem.lib.http import AuthenticatedHttpRequest
 from tandem.lib.timezones import local_date
 from tandem.medications import access, actions, catalog, checks, drugs
+from tandem.medications import charts as charts_lib
 from tandem.medications.adherence import ScheduledDose, dose_adherence
 from tandem.medications.forms import CHANGE_KINDS, ChangeForm, StartForm
 from tandem.medications.models import DoseLog, Regimen, RegimenStatus, RegimenVersion
@@ -36,30 +37,34 @@ def _base(grant: PatientGrant, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _adherence(grant: PatientGrant, regimens: list[Regimen]) -> dict[int, Any]:
-    """Dose-based adherence over the last 30 days, per regimen (three queries)."""
+def _adherence(grant: PatientGrant, regimens: list[Regimen], weeks: int = 8) -> tuple[dict[int, Any], Any]:
+    """Dose-based adherence: the last 30 days per regimen, and week by week for all (three queries)."""
+    from tandem.medications.adherence import DoseRecord
+
     patient = grant.patient
     now = timezone.now()
     today = local_date(now, patient.time_zone)
-    due = patient_due_doses(patient, today - timedelta(days=30), today, regimen_ids=[r.pk for r in regimens])
-    logs = list(
-        DoseLog.objects.filter(patient=patient, due_at__gte=now - timedelta(days=32)).exclude(due_at=None)
+    due = patient_due_doses(
+        patient, today - timedelta(weeks=weeks), today, regimen_ids=[r.pk for r in regimens]
     )
-    from tandem.medications.adherence import DoseRecord
-
+    logs = DoseLog.objects.filter(patient=patient, due_at__gte=now - timedelta(weeks=weeks, days=2)).exclude(
+        due_at=None
+    )
     records = [
         DoseRecord(regimen_id=log.regimen_id, due_at=log.due_at, status=log.status, taken_at=log.taken_at)  # type: ignore[arg-type]
         for log in logs
         if log.due_at is not None
     ]
-    result: dict[int, Any] = {}
+    scheduled = [ScheduledDose(d.regimen_id, d.due_at) for d in due]
+    per_regimen: dict[int, Any] = {}
     for regimen in regimens:
-        scheduled = [ScheduledDose(d.regimen_id, d.due_at) for d in due if d.regimen_id == regimen.pk]
-        if scheduled:
-            result[regimen.pk] = dose_adherence(
-                scheduled, [r for r in records if r.regimen_id == regimen.pk], tz=patient.time_zone, now=now
+        mine = [d for d in scheduled if d.regimen_id == regimen.pk and d.due_at >= now - timedelta(days=30)]
+        if mine:
+            per_regimen[regimen.pk] = dose_adherence(
+                mine, [r for r in records if r.regimen_id == regimen.pk], tz=patient.time_zone, now=now
             ).last_days
-    return result
+    overall = dose_adherence(scheduled, records, tz=patient.time_zone, now=now)
+    return per_regimen, overall
 
 
 @login_required
@@ -71,7 +76,17 @@ def medications(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRespo
         .order_by("status", "drug_name")
     )
     current = [r for r in regimens if r.status != RegimenStatus.STOPPED]
-    adherence = _adherence(grant, [r for r in current if r.status == RegimenStatus.ACTIVE])
+    adherence, overall = _adherence(grant, [r for r in current if r.status == RegimenStatus.ACTIVE])
+    today = local_date(timezone.now(), grant.patient.time_zone)
+    versions = list(
+        RegimenVersion.objects.filter(regimen__in=regimens).order_by("regimen_id", "effective_at")
+    )
+    charts = {
+        "doses": charts_lib.dose_chart(
+            regimens, versions, grant.patient.time_zone, today - timedelta(days=120), today
+        ),
+        "weeks": charts_lib.weekly_adherence_chart(overall, 8, today),
+    }
     rows = [
         {
             "regimen": r,
@@ -81,7 +96,7 @@ def medications(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRespo
         for r in current
     ]
     stopped = [r for r in regimens if r.status == RegimenStatus.STOPPED]
-    return render(request, "medications/list.html", _base(grant, rows=rows, stopped=stopped))
+    return render(request, "medications/list.html", _base(grant, rows=rows, stopped=stopped, charts=charts))
 
 
 @login_required

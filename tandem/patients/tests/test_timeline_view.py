@@ -132,7 +132,7 @@ def test_a_clinician_consented_for_medications_sees_no_plan_events_and_cannot_as
 
     assert response.status_code == 200
     offered = {k["kind"] for k in response.context["kinds"]}
-    assert offered == {"care_team", "consent", "break_glass", "side_effect"}
+    assert offered == {"care_team", "consent", "break_glass", "side_effect", "medication", "lab"}
     assert all(row["event"].kind == "consent" for row in response.context["events"])
     assert "Depression plan" not in response.content.decode()
     assert "Depression plan" not in client.get(url(personas)).content.decode()
