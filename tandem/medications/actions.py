@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -279,15 +280,49 @@ def _new_version(
         override_reason=override_reason.strip()[:500],
         **prescription,
     )
-    regimen.current = version
     regimen.version_count = version.number
-    regimen.status = status
-    fields = ["current", "version_count", "status"]
-    if status == RegimenStatus.STOPPED:
-        regimen.ended_at = effective_at
-        fields.append("ended_at")
+    fields = ["version_count"]
+    if regimen.current_id is None or effective_at <= timezone.now() + PLANNED_AFTER:
+        fields += _bring_in_force(regimen, version)
     regimen.save(update_fields=fields)
     return version
+
+
+# A version effective more than this far ahead is a planned step (a titration or a taper): it
+# takes effect by itself at its time, through `advance_regimens`.
+PLANNED_AFTER = timedelta(minutes=1)
+
+
+def _bring_in_force(regimen: Regimen, version: RegimenVersion) -> list[str]:
+    regimen.current = version
+    regimen.status = version.status
+    fields = ["current", "status"]
+    if version.status == RegimenStatus.STOPPED:
+        regimen.ended_at = version.effective_at
+        fields.append("ended_at")
+    return fields
+
+
+def advance_regimens(now: datetime) -> int:
+    """Bring planned steps whose time has come into force (the schedule already follows them)."""
+    moved = 0
+    due = (
+        RegimenVersion.objects.filter(effective_at__lte=now, regimen__current__isnull=False)
+        .exclude(regimen__current=models.F("pk"))
+        .filter(number__gt=models.F("regimen__current__number"))
+        .values_list("regimen_id", flat=True)
+        .distinct()
+    )
+    for regimen_id in list(due)[:1000]:
+        with transaction.atomic():
+            regimen = Regimen.objects.select_for_update(of=("self",)).get(pk=regimen_id)
+            version = (
+                regimen.versions.filter(effective_at__lte=now).order_by("-effective_at", "-number").first()
+            )
+            if version is not None and version.pk != regimen.current_id:
+                regimen.save(update_fields=_bring_in_force(regimen, version))
+                moved += 1
+    return moved
 
 
 PRESCRIPTION_FIELDS = (
@@ -357,6 +392,9 @@ def do_change_regimen(
         kind, RegimenStatus.ACTIVE
     )
     effective_at = effective_at or timezone.now()
+    # A change made by hand replaces the steps still planned after it (a titration or a taper).
+    dropped = list(regimen.versions.filter(effective_at__gt=effective_at).values_list("number", flat=True))
+    regimen.versions.filter(effective_at__gt=effective_at).delete()
     version = _new_version(
         regimen,
         kind=kind,
@@ -380,8 +418,84 @@ def do_change_regimen(
         change=kind,
         version=version.number,
         override=bool(override_reason),
+        planned_steps_dropped=dropped,
     )
     from tandem.medications.monitoring import plan_monitoring
 
     plan_monitoring(regimen, version)
     return version
+
+
+@transaction.atomic
+def do_plan_steps(
+    regimen: Regimen,
+    steps: list[Any],
+    *,
+    reason: str,
+    acting_user: User,
+    role: str = "",
+    request: HttpRequest | None = None,
+) -> list[RegimenVersion]:
+    """Plan dated dose steps (titration.Step: from_date, daily_dose_mg, instruction) from a
+    template; each becomes a version in force from the start of its day in the patient's zone."""
+    from datetime import time as clock
+
+    from tandem.lib.timezones import at_local
+
+    regimen = (
+        Regimen.objects.select_for_update(of=("self",))
+        .select_related("current", "patient")
+        .get(pk=regimen.pk)
+    )
+    current = regimen.current
+    if current is None or regimen.status == RegimenStatus.STOPPED:
+        raise MedicationError("regimen", "this medication is not active")
+    if current.dose_unit != "mg" or current.schedule_kind != ScheduleKind.SCHEDULED:
+        raise MedicationError("titration", "steps apply to medicines taken in mg at set times")
+    created = []
+    previous = float(current.daily_amount)
+    tz = regimen.patient.time_zone
+    for step in steps:
+        every = 2 if "every other day" in step.instruction else 1
+        per_dose = step.daily_dose_mg * every / max(1, len(current.times))
+        kind = (
+            "stop"
+            if step.daily_dose_mg == 0
+            else ("increase" if step.daily_dose_mg > previous else "decrease")
+        )
+        if step.daily_dose_mg == previous and every == current.every_days:
+            continue
+        created.append(
+            _new_version(
+                regimen,
+                kind=kind,
+                status=RegimenStatus.STOPPED if kind == "stop" else RegimenStatus.ACTIVE,
+                effective_at=at_local(step.from_date, clock(0, 0), tz),
+                reason=f"{reason}: {step.instruction}",
+                author=acting_user,
+                role=role,
+                findings=[],
+                override_reason="",
+                dose_amount=Decimal(str(per_dose)) if kind != "stop" else current.dose_amount,
+                dose_unit="mg",
+                route=current.route,
+                schedule_kind=current.schedule_kind,
+                times=current.times,
+                every_days=every,
+                prn_max_per_day=None,
+                instructions=step.instruction,
+            )
+        )
+        previous = step.daily_dose_mg
+    audit_patient_event(
+        acting_user,
+        Action.UPDATE,
+        "MedicationRequest",
+        regimen.pk,
+        regimen.patient,
+        request=request,
+        role=role,
+        change="planned steps",
+        versions=[v.number for v in created],
+    )
+    return created

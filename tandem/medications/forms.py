@@ -59,6 +59,14 @@ class PrescriptionForm(forms.Form):
         return data
 
 
+TITRATIONS = [
+    ("", "None: the dose above from now on"),
+    ("lamotrigine_standard", "Lamotrigine, standard titration"),
+    ("lamotrigine_valproate", "Lamotrigine with valproate"),
+    ("lamotrigine_inducer", "Lamotrigine with an enzyme inducer (e.g. carbamazepine)"),
+]
+
+
 class StartForm(PrescriptionForm):
     drug = forms.CharField(
         label="Medication",
@@ -68,6 +76,12 @@ class StartForm(PrescriptionForm):
     )
     indication = forms.CharField(label="Indication", max_length=200, required=False)
     reason = forms.CharField(label="Reason", max_length=500, initial="Start")
+    titration = forms.ChoiceField(
+        label="Titration",
+        choices=TITRATIONS,
+        required=False,
+        help_text="Plans the dated steps of a published schedule; its first step replaces the dose above.",
+    )
     override_reason = forms.CharField(
         label="Reason to go ahead despite the checks", max_length=500, required=False
     )
@@ -75,6 +89,7 @@ class StartForm(PrescriptionForm):
 
     field_order = [
         "drug",
+        "titration",
         "dose_amount",
         "dose_unit",
         "route",
@@ -93,6 +108,7 @@ CHANGE_KINDS = [
     ("increase", "Increase the dose"),
     ("decrease", "Decrease the dose"),
     ("change", "Change times or route"),
+    ("taper", "Taper (planned steps down)"),
     ("hold", "Hold"),
     ("resume", "Resume"),
     ("stop", "Stop"),
@@ -102,13 +118,41 @@ CHANGE_KINDS = [
 class ChangeForm(PrescriptionForm):
     kind = forms.ChoiceField(label="Change", choices=CHANGE_KINDS)
     reason = forms.CharField(label="Reason", max_length=500)
+    taper_to_mg = forms.DecimalField(
+        label="Taper: down to (mg a day)",
+        min_value=Decimal(0),
+        max_digits=9,
+        decimal_places=3,
+        required=False,
+    )
+    taper_step_mg = forms.DecimalField(
+        label="Taper: by (mg a day each step)",
+        min_value=Decimal("0.001"),
+        max_digits=9,
+        decimal_places=3,
+        required=False,
+    )
+    taper_every_days = forms.IntegerField(
+        label="Taper: every (days)", min_value=1, max_value=90, required=False
+    )
     override_reason = forms.CharField(
         label="Reason to go ahead despite the checks", max_length=500, required=False
     )
     confirmed = forms.CharField(widget=forms.HiddenInput, required=False)  # the checks already shown
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("kind") == "taper":
+            for name in ("taper_to_mg", "taper_step_mg", "taper_every_days"):
+                if data.get(name) in (None, ""):
+                    self.add_error(name, "Needed for a taper.")
+        return data
+
     field_order = [
         "kind",
+        "taper_to_mg",
+        "taper_step_mg",
+        "taper_every_days",
         "dose_amount",
         "dose_unit",
         "route",

@@ -4,10 +4,12 @@ prescribing checks shown before saving."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from tandem.lib.http import AuthenticatedHttpRequest
 from tandem.lib.timezones import local_date
-from tandem.medications import access, actions, catalog, checks, drugs
+from tandem.medications import access, actions, catalog, checks, drugs, titration
 from tandem.medications import charts as charts_lib
 from tandem.medications.adherence import ScheduledDose, dose_adherence
 from tandem.medications.forms import CHANGE_KINDS, ChangeForm, StartForm
@@ -106,8 +108,14 @@ def detail(request: AuthenticatedHttpRequest, patient_id: int, regimen_id: int) 
     versions = list(
         RegimenVersion.objects.filter(regimen=regimen).select_related("author").order_by("-number")
     )
-    history = [{"version": v, "what": actions.describe(v)} for v in versions]
-    return render(request, "medications/detail.html", _base(grant, regimen=regimen, history=history))
+    now = timezone.now()
+    history = [{"version": v, "what": actions.describe(v)} for v in versions if v.effective_at <= now]
+    planned = [
+        {"version": v, "what": actions.describe(v)} for v in reversed(versions) if v.effective_at > now
+    ]
+    return render(
+        request, "medications/detail.html", _base(grant, regimen=regimen, history=history, planned=planned)
+    )
 
 
 def _drug_list(grant: PatientGrant) -> list[Any]:
@@ -126,33 +134,44 @@ def start(request: AuthenticatedHttpRequest, patient_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         drug = _drug_from_input(grant, data["drug"])
-        if data["dose_unit"] not in drugs.units_for(drug):
+        steps = _titration_steps(form, drug, data, patient)
+        if not form.errors and data["dose_unit"] not in drugs.units_for(drug):
             form.add_error("dose_unit", f"{drug.name} is prescribed in {', '.join(drugs.units_for(drug))}")
-        else:
+        if not form.errors:
             findings = checks.findings_for(patient, drug, daily_dose(data), change="start")
             if _ready(form, findings):
                 try:
-                    regimen = actions.do_start_regimen(
-                        patient,
-                        drug_key=drug.key,
-                        drug_name=drug.name,
-                        drug_classes=list(drug.classes),
-                        dose_amount=data["dose_amount"],
-                        dose_unit=data["dose_unit"],
-                        route=data["route"],
-                        schedule_kind=data["schedule_kind"],
-                        times=data["times"],
-                        every_days=data["every_days"],
-                        prn_max_per_day=data["prn_max_per_day"],
-                        indication=data["indication"],
-                        instructions=data["instructions"],
-                        reason=data["reason"],
-                        acting_user=request.user,
-                        role=grant.role,
-                        findings=findings,
-                        override_reason=data["override_reason"],
-                        request=request,
-                    )
+                    with transaction.atomic():
+                        regimen = actions.do_start_regimen(
+                            patient,
+                            drug_key=drug.key,
+                            drug_name=drug.name,
+                            drug_classes=list(drug.classes),
+                            dose_amount=data["dose_amount"],
+                            dose_unit=data["dose_unit"],
+                            route=data["route"],
+                            schedule_kind=data["schedule_kind"],
+                            times=data["times"],
+                            every_days=data["every_days"],
+                            prn_max_per_day=data["prn_max_per_day"],
+                            indication=data["indication"],
+                            instructions=data["instructions"],
+                            reason=data["reason"],
+                            acting_user=request.user,
+                            role=grant.role,
+                            findings=findings,
+                            override_reason=data["override_reason"],
+                            request=request,
+                        )
+                        if steps[1:]:
+                            actions.do_plan_steps(
+                                regimen,
+                                steps[1:],
+                                reason="Titration",
+                                acting_user=request.user,
+                                role=grant.role,
+                                request=request,
+                            )
                 except actions.MedicationError as exc:
                     form.add_error(exc.field if exc.field in form.fields else None, str(exc))
                 else:
@@ -164,6 +183,62 @@ def start(request: AuthenticatedHttpRequest, patient_id: int) -> HttpResponse:
         _base(grant, form=form, findings=findings, drug_list=_drug_list(grant)),
         status=400 if form.errors else 200,
     )
+
+
+def _taper(
+    request: AuthenticatedHttpRequest, grant: PatientGrant, regimen: Regimen, form: Any, data: dict[str, Any]
+) -> HttpResponse:
+    """Plan a taper from tomorrow: steps down by a fixed amount every few days (titration.taper)."""
+    current = regimen.current
+    assert current is not None
+    start = local_date(timezone.now(), grant.patient.time_zone) + timedelta(days=1)
+    try:
+        steps = titration.taper(
+            start,
+            float(current.daily_amount),
+            float(data["taper_to_mg"]),
+            float(data["taper_step_mg"]),
+            data["taper_every_days"],
+        )
+        actions.do_plan_steps(
+            regimen, steps, reason=data["reason"], acting_user=request.user, role=grant.role, request=request
+        )
+    except (ValueError, actions.MedicationError) as exc:
+        form.add_error("taper_to_mg" if isinstance(exc, ValueError) else None, str(exc))
+        return render(
+            request,
+            "medications/change.html",
+            _base(grant, form=form, regimen=regimen, findings=[], what=actions.describe(current)),
+            status=400,
+        )
+    messages.success(request, f"{regimen.drug_name}: taper planned in {len(steps)} steps.")
+    return redirect("medications:detail", patient_id=grant.patient.pk, regimen_id=regimen.pk)
+
+
+def _titration_steps(form: Any, drug: catalog.Drug, data: dict[str, Any], patient: Any) -> list[Any]:
+    """The dated steps of the chosen titration; the first one sets the starting dose (into data)."""
+    key = data.get("titration")
+    if not key:
+        return []
+    if drug.key != "lamotrigine":
+        form.add_error("titration", "These titrations are for lamotrigine.")
+        return []
+    if data.get("schedule_kind") != "scheduled" or not data.get("times"):
+        form.add_error("titration", "A titration needs set times of day.")
+        return []
+    start_day = local_date(timezone.now(), patient.time_zone)
+    steps = titration.lamotrigine(
+        start_day,
+        with_valproate=key == "lamotrigine_valproate",
+        with_enzyme_inducer=key == "lamotrigine_inducer",
+    )
+    first = steps[0]
+    every = 2 if "every other day" in first.instruction else 1
+    data["every_days"] = every
+    data["dose_amount"] = Decimal(str(first.daily_dose_mg * every / len(data["times"])))
+    data["dose_unit"] = "mg"
+    data["instructions"] = data.get("instructions") or first.instruction
+    return list(steps)
 
 
 def daily_dose(data: dict[str, Any]) -> float | None:
@@ -225,6 +300,8 @@ def change(request: AuthenticatedHttpRequest, patient_id: int, regimen_id: int) 
             form.add_error("dose_unit", f"{drug.name} is prescribed in {', '.join(drugs.units_for(drug))}")
         else:
             kind = data["kind"]
+            if kind == "taper":
+                return _taper(request, grant, regimen, form, data)
             new_dose, old_dose = daily_dose(data), float(current.daily_amount) or None
             checked_as = kind
             if kind == "change" and new_dose is not None and old_dose is not None and new_dose != old_dose:
