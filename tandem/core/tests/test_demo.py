@@ -101,3 +101,16 @@ def test_the_demo_has_regimens_with_history_dose_logs_and_fills():
     assert Fill.objects.count() > Regimen.objects.count()
     maya = Patient.objects.get(mrn="DC-1001")
     assert Regimen.objects.filter(patient=maya, status="active").exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_has_side_effects_an_open_alert_and_lithium_monitoring():
+    from tandem.collab.models import Alert
+    from tandem.medications.models import LabResult, MonitoringDue, SideEffectReport
+
+    call_command("demo")
+    assert SideEffectReport.objects.filter(response="continue").exists()
+    assert SideEffectReport.objects.filter(response="").exists()
+    assert Alert.objects.filter(kind="side_effect", status="open").exists()
+    assert LabResult.objects.filter(kind="lithium_level").count() == 2
+    assert MonitoringDue.objects.filter(kind__contains="lithium").exists()
