@@ -32,6 +32,7 @@ from tandem.accounts.models import ApiToken
 from tandem.accounts.tokens import authenticate_token
 from tandem.audit.access import record_denied
 from tandem.lib.api import error_body
+from tandem.medications.api import router as medications_router
 from tandem.plans.api import router as plans_router
 
 
@@ -144,3 +145,4 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 
 api.add_router("", plans_router)
+api.add_router("", medications_router)

@@ -144,7 +144,7 @@ PATIENT_SCOPED = {
     "api:plan_diff": ("GET", TEAM),
 }
 # API writes, tested with tokens, scopes and every persona in tandem/plans/tests/test_api.py.
-API_WRITES = {"api:plan_create", "api:plan_revise", "api:plan_acknowledge"}
+API_WRITES = {"api:plan_create", "api:plan_revise", "api:plan_acknowledge", "api:dose_log"}
 PUBLIC_API = {"api:openapi-json", "api:api-root", "api:openapi-view"}
 TAB_ALLOWED = {
     "plan": TEAM,
