@@ -47,7 +47,9 @@ def record_audit(
     patient_id = patient if isinstance(patient, int) or patient is None else patient.pk
     org_id = organisation if isinstance(organisation, int) or organisation is None else organisation.pk
     ua = request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else ""
-    with transaction.atomic():
+    # Inside the caller's transaction this joins it (no savepoint: the row commits or rolls back
+    # with the change it records); on its own it is one short transaction.
+    with transaction.atomic(savepoint=False):
         head = AuditChainHead.objects.select_for_update().filter(id=1).first() or _new_head()
         content: dict[str, Any] = {
             "seq": head.last_seq + 1,

@@ -60,3 +60,21 @@ def access_side_effect_report(grant: PatientGrant, request: HttpRequest, report_
         record_denied(request, "SideEffectReport", report_id, patient=grant.patient)
         raise Http404
     return report
+
+
+def access_own_regimen(request: HttpRequest, regimen_id: Any) -> Regimen | None:
+    """One of the signed-in patient's own medications, with the patient, in one query. None for
+    a patient naming a medication that is not theirs; 404 (audited) for anybody not a patient."""
+    from tandem.accounts.access import is_patient
+
+    regimen = None
+    if str(regimen_id).isdigit() and len(str(regimen_id)) < 19 and request.user.is_authenticated:
+        regimen = (
+            Regimen.objects.select_related("patient__organisation")
+            .filter(pk=int(regimen_id), patient__portal_user_id=request.user.pk, patient__is_active=True)
+            .first()
+        )
+    if regimen is None and not is_patient(request.user):
+        record_denied(request, "MedicationAdministration", regimen_id)
+        raise Http404
+    return regimen

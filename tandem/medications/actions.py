@@ -42,7 +42,6 @@ def _version_at(regimen: Regimen, moment: datetime) -> RegimenVersion | None:
     return regimen.versions.filter(effective_at__lte=moment).order_by("-effective_at", "-number").first()
 
 
-@transaction.atomic
 def do_log_dose(
     patient: Patient,
     regimen: Regimen,
@@ -63,61 +62,73 @@ def do_log_dose(
     key = idempotency_key.strip()
     if not 8 <= len(key) <= 64:
         raise MedicationError("idempotency_key", "must be 8 to 64 characters")
-    existing = DoseLog.objects.filter(patient=patient, idempotency_key=key).first()
-    if existing is not None:
-        return existing, False
-    if regimen.patient_id != patient.pk:
-        raise MedicationError("regimen", "is not one of this patient's medications")
-    if status not in DoseStatus.values:
-        raise MedicationError("status", f"must be one of {', '.join(DoseStatus.values)}")
-    if taken_at is not None and taken_at > now + timedelta(minutes=5):
-        raise MedicationError("taken_at", "is in the future")
-    reason = reason.strip()[:300]
-    if status == DoseStatus.AS_NEEDED:
-        due_at = None
-        taken_at = taken_at or now
-        version = _version_at(regimen, taken_at)
-        if version is None or version.status != RegimenStatus.ACTIVE:
-            raise MedicationError("regimen", "was not active at that time")
-        if version.schedule_kind != ScheduleKind.AS_NEEDED:
-            raise MedicationError("status", "this medication is taken at set times, not as needed")
-        if not reason:
-            raise MedicationError("reason", "say why you took it")
-        start, end = day_bounds(local_date(taken_at, patient.time_zone), patient.time_zone)
-        today = DoseLog.objects.filter(
-            regimen=regimen, status=DoseStatus.AS_NEEDED, taken_at__gte=start, taken_at__lt=end
-        ).count()
-        if version.prn_max_per_day is not None and today >= version.prn_max_per_day:
-            raise MedicationError(
-                "status", f"the most for one day is {version.prn_max_per_day}; ask your prescriber first"
-            )
-    else:
-        if due_at is None:
-            raise MedicationError("due_at", "name the scheduled dose")
-        if due_at > now + EARLY_LOGGING:
-            raise MedicationError("due_at", "this dose is not due yet")
-        if now - due_at > LATE_LOGGING:
-            raise MedicationError("due_at", "doses can be recorded up to 48 hours late; this one is older")
-        day = local_date(due_at, patient.time_zone)
-        scheduled = {d.due_at for d in patient_due_doses(patient, day, day, regimen_ids=[regimen.pk])}
-        if due_at not in scheduled:
-            version = _version_at(regimen, due_at)
+
+    def checked(due_at: datetime | None, taken_at: datetime | None, reason: str) -> tuple[Any, Any, str]:
+        if regimen.patient_id != patient.pk:
+            raise MedicationError("regimen", "is not one of this patient's medications")
+        if status not in DoseStatus.values:
+            raise MedicationError("status", f"must be one of {', '.join(DoseStatus.values)}")
+        if taken_at is not None and taken_at > now + timedelta(minutes=5):
+            raise MedicationError("taken_at", "is in the future")
+        reason = reason.strip()[:300]
+        if status == DoseStatus.AS_NEEDED:
+            due_at = None
+            taken_at = taken_at or now
+            version = _version_at(regimen, taken_at)
             if version is None or version.status != RegimenStatus.ACTIVE:
                 raise MedicationError("regimen", "was not active at that time")
-            raise MedicationError("due_at", "is not one of this medication's dose times")
-        if status == DoseStatus.SKIPPED:
+            if version.schedule_kind != ScheduleKind.AS_NEEDED:
+                raise MedicationError("status", "this medication is taken at set times, not as needed")
             if not reason:
-                raise MedicationError("reason", "say why the dose was skipped")
-            taken_at = None
-        elif status == DoseStatus.TAKEN_LATE:
-            if taken_at is None:
-                raise MedicationError("taken_at", "say when you took it")
-            if taken_at < due_at - timedelta(hours=12):
-                raise MedicationError("taken_at", "is more than 12 hours before the dose was due")
+                raise MedicationError("reason", "say why you took it")
+            start, end = day_bounds(local_date(taken_at, patient.time_zone), patient.time_zone)
+            today = DoseLog.objects.filter(
+                regimen=regimen, status=DoseStatus.AS_NEEDED, taken_at__gte=start, taken_at__lt=end
+            ).count()
+            if version.prn_max_per_day is not None and today >= version.prn_max_per_day:
+                raise MedicationError(
+                    "status", f"the most for one day is {version.prn_max_per_day}; ask your prescriber first"
+                )
         else:
-            taken_at = taken_at or now
+            if due_at is None:
+                raise MedicationError("due_at", "name the scheduled dose")
+            if due_at > now + EARLY_LOGGING:
+                raise MedicationError("due_at", "this dose is not due yet")
+            if now - due_at > LATE_LOGGING:
+                raise MedicationError(
+                    "due_at", "doses can be recorded up to 48 hours late; this one is older"
+                )
+            day = local_date(due_at, patient.time_zone)
+            scheduled = {d.due_at for d in patient_due_doses(patient, day, day, regimen_ids=[regimen.pk])}
+            if due_at not in scheduled:
+                version = _version_at(regimen, due_at)
+                if version is None or version.status != RegimenStatus.ACTIVE:
+                    raise MedicationError("regimen", "was not active at that time")
+                raise MedicationError("due_at", "is not one of this medication's dose times")
+            if status == DoseStatus.SKIPPED:
+                if not reason:
+                    raise MedicationError("reason", "say why the dose was skipped")
+                taken_at = None
+            elif status == DoseStatus.TAKEN_LATE:
+                if taken_at is None:
+                    raise MedicationError("taken_at", "say when you took it")
+                if taken_at < due_at - timedelta(hours=12):
+                    raise MedicationError("taken_at", "is more than 12 hours before the dose was due")
+            else:
+                taken_at = taken_at or now
+        return due_at, taken_at, reason
+
     try:
-        with transaction.atomic():
+        due_at, taken_at, reason = checked(due_at, taken_at, reason)
+    except MedicationError:
+        # A retry of a dose already recorded under this key returns it, even if it would not
+        # pass the checks now (e.g. the last as-needed dose of the day).
+        existing = DoseLog.objects.filter(patient=patient, idempotency_key=key).first()
+        if existing is not None:
+            return existing, False
+        raise
+    try:
+        with transaction.atomic():  # the dose and its audit row commit together
             log = DoseLog.objects.create(
                 patient=patient,
                 regimen=regimen,
@@ -129,23 +140,23 @@ def do_log_dose(
                 logged_by=acting_user,
                 idempotency_key=key,
             )
+            audit_patient_event(
+                acting_user,
+                Action.CREATE,
+                "DoseLog",
+                log.pk,
+                patient,
+                request=request,
+                role=role,
+                regimen=regimen.pk,
+                status=status,
+            )
     except IntegrityError:
         # A concurrent retry with the same key, or this dose was already recorded another way.
         again = DoseLog.objects.filter(patient=patient, idempotency_key=key).first()
         if again is not None:
             return again, False
         raise MedicationError("due_at", "this dose was already recorded") from None
-    audit_patient_event(
-        acting_user,
-        Action.CREATE,
-        "DoseLog",
-        log.pk,
-        patient,
-        request=request,
-        role=role,
-        regimen=regimen.pk,
-        status=status,
-    )
     return log, True
 
 

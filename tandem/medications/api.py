@@ -14,9 +14,8 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from tandem.lib.api import WRITE_ERRORS, error_body, require_scope
+from tandem.medications.access import access_own_regimen
 from tandem.medications.actions import MedicationError, do_log_dose
-from tandem.medications.models import Regimen
-from tandem.patients.access import access_own_patient
 
 router = Router(tags=["Doses"])
 RESOURCE = "MedicationAdministration"
@@ -49,15 +48,14 @@ class DoseOut(Schema):
 )
 def log_dose(request: HttpRequest, payload: DoseIn) -> Any:
     require_scope(request, RESOURCE, "create")
-    grant = access_own_patient(request, entity=RESOURCE, audit_read=False)
-    regimen = Regimen.objects.filter(pk=payload.regimen, patient=grant.patient).first()
+    regimen = access_own_regimen(request, payload.regimen)
     if regimen is None:
         return Status(
             422, error_body("The request is not valid.", {"regimen": ["is not one of your medications"]})
         )
     try:
         log, created = do_log_dose(
-            grant.patient,
+            regimen.patient,
             regimen,
             status=payload.status,
             due_at=payload.due_at,
