@@ -88,6 +88,10 @@ INSTALLED_APPS = [
     "tandem.patients",
     "tandem.plans",
     "tandem.medications",
+    "tandem.therapy",
+    "tandem.notes",
+    "tandem.practice",
+    "tandem.feedback",
     "tandem.collab",
     "tandem.portal",
 ]

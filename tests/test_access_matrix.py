@@ -6,9 +6,11 @@ classes below fails `test_every_url_is_in_the_matrix` until someone decides who 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 
 import pytest
+from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tandem.audit.models import AuditEvent, Outcome
@@ -154,6 +156,31 @@ TAB_ALLOWED = {
     "messages": TEAM,
 }
 
+# An app may place its own URLs in `tandem/<app>/tests/matrix.py`: dictionaries or sets named
+# like the classes above (PATIENT_SCOPED, PORTAL, PORTAL_POST, PORTAL_OWN_OBJECT, PORTAL_KWARGS,
+# TOKEN, CLINICIAN_ONLY, API_WRITES) and `kwargs(personas, name) -> dict | None` building the
+# URL arguments of its own patient-scoped URLs (None: not one of mine).
+MATRIX_KWARGS = []
+for _config in apps.get_app_configs():
+    if not _config.name.startswith("tandem."):
+        continue
+    try:
+        _matrix = importlib.import_module(f"{_config.name}.tests.matrix")
+    except ModuleNotFoundError as _exc:
+        if _exc.name not in (f"{_config.name}.tests.matrix", f"{_config.name}.tests"):
+            raise
+        continue
+    PATIENT_SCOPED.update(getattr(_matrix, "PATIENT_SCOPED", {}))
+    PORTAL |= set(getattr(_matrix, "PORTAL", set()))
+    PORTAL_KWARGS.update(getattr(_matrix, "PORTAL_KWARGS", {}))
+    PORTAL_POST |= set(getattr(_matrix, "PORTAL_POST", set()))
+    PORTAL_OWN_OBJECT |= set(getattr(_matrix, "PORTAL_OWN_OBJECT", set()))
+    TOKEN |= set(getattr(_matrix, "TOKEN", set()))
+    CLINICIAN_ONLY.update(getattr(_matrix, "CLINICIAN_ONLY", {}))
+    API_WRITES |= set(getattr(_matrix, "API_WRITES", set()))
+    if hasattr(_matrix, "kwargs"):
+        MATRIX_KWARGS.append(_matrix.kwargs)
+
 
 def all_url_names() -> Iterator[str]:
     def walk(patterns: list, namespace: str | None) -> Iterator[str]:
@@ -216,6 +243,10 @@ def _plan_objects(personas) -> dict:
 
 
 def _kwargs(personas, name: str) -> dict:
+    for app_kwargs in MATRIX_KWARGS:
+        found = app_kwargs(personas, name)
+        if found is not None:
+            return found
     kwargs: dict = {"patient_id": personas.patient.pk}
     if name.startswith("plans:safety"):
         return {**kwargs, "kind": "safety"}

@@ -1,0 +1,3 @@
+"""feedback"""
+
+from __future__ import annotations

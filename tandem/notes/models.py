@@ -1,0 +1,3 @@
+"""notes"""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""practice"""
+
+from __future__ import annotations
