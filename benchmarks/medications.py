@@ -14,7 +14,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -23,7 +22,6 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode
 
 from django.test import Client
 from django.urls import reverse
@@ -89,8 +87,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def dose_logging(database: Path, *, writes: int = 3000, clients: int = 8) -> dict[str, float]:
-    """POST as-needed doses as fast as `clients` threads can, through a real server."""
+def dose_logging(database_url: str, *, writes: int = 3000, clients: int = 8) -> dict[str, float]:
+    """POST as-needed doses as fast as `clients` threads can, through a real server on the
+    database at `database_url` (the one this process is connected to)."""
     from tandem.medications.actions import do_start_regimen
 
     patient = (
@@ -118,7 +117,7 @@ def dose_logging(database: Path, *, writes: int = 3000, clients: int = 8) -> dic
     port = _free_port()
     env = {
         **os.environ,
-        "TANDEM_DATABASE_URL": f"sqlite:///{database.resolve()}",
+        "TANDEM_DATABASE_URL": database_url,
         "TANDEM_PROFILE": "demo",
         "TANDEM_REQUIRE_MFA": "false",
         "DJANGO_SETTINGS_MODULE": "tandem.settings",
@@ -205,44 +204,3 @@ def _wait_for(port: int) -> None:
         except OSError:
             time.sleep(0.2)
     raise BenchmarkError("the server did not start")
-
-
-def _sign_in(port: int, email: str) -> dict[str, str]:
-    for _ in range(100):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/login/")
-            response = conn.getresponse()
-            html = response.read().decode()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        raise BenchmarkError("the server did not start")
-    cookies = _cookies(response)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-    assert token is not None
-    body = urlencode({"csrfmiddlewaretoken": token.group(1), "username": email, "password": "tandem-demo"})
-    conn.request(
-        "POST",
-        "/login/",
-        body=body,
-        headers={
-            "Cookie": f"csrftoken={cookies['csrftoken']}",
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-    )
-    response = conn.getresponse()
-    response.read()
-    if response.status != 302:
-        raise BenchmarkError(f"sign-in answered {response.status}")
-    cookies.update(_cookies(response))
-    return cookies
-
-
-def _cookies(response: http.client.HTTPResponse) -> dict[str, str]:
-    found = {}
-    for header in response.headers.get_all("Set-Cookie") or []:
-        name, _, rest = header.partition("=")
-        found[name.strip()] = rest.split(";", 1)[0]
-    return found

@@ -81,14 +81,16 @@ def do_log_dose(
                 raise MedicationError("status", "this medication is taken at set times, not as needed")
             if not reason:
                 raise MedicationError("reason", "say why you took it")
-            start, end = day_bounds(local_date(taken_at, patient.time_zone), patient.time_zone)
-            today = DoseLog.objects.filter(
-                regimen=regimen, status=DoseStatus.AS_NEEDED, taken_at__gte=start, taken_at__lt=end
-            ).count()
-            if version.prn_max_per_day is not None and today >= version.prn_max_per_day:
-                raise MedicationError(
-                    "status", f"the most for one day is {version.prn_max_per_day}; ask your prescriber first"
-                )
+            if version.prn_max_per_day is not None:  # counted only when there is a most per day
+                start, end = day_bounds(local_date(taken_at, patient.time_zone), patient.time_zone)
+                today = DoseLog.objects.filter(
+                    regimen=regimen, status=DoseStatus.AS_NEEDED, taken_at__gte=start, taken_at__lt=end
+                ).count()
+                if today >= version.prn_max_per_day:
+                    raise MedicationError(
+                        "status",
+                        f"the most for one day is {version.prn_max_per_day}; ask your prescriber first",
+                    )
         else:
             if due_at is None:
                 raise MedicationError("due_at", "name the scheduled dose")
