@@ -87,7 +87,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def dose_logging(database_url: str, *, writes: int = 3000, clients: int = 8) -> dict[str, float]:
+def dose_logging(
+    database_url: str, *, writes: int = 3000, clients: int = 8, workers: int = 2, blocking_threads: int = 1
+) -> dict[str, float]:
     """POST as-needed doses as fast as `clients` threads can, through a real server on the
     database at `database_url` (the one this process is connected to)."""
     from tandem.medications.actions import do_start_regimen
@@ -124,7 +126,8 @@ def dose_logging(database_url: str, *, writes: int = 3000, clients: int = 8) -> 
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "tandem", "serve", "--port", str(port), "--no-worker", "--workers", "2"],
+        [sys.executable, "-m", "tandem", "serve", "--port", str(port), "--no-worker"]
+        + ["--workers", str(workers), "--blocking-threads", str(blocking_threads)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -191,6 +194,8 @@ def dose_logging(database_url: str, *, writes: int = 3000, clients: int = 8) -> 
         "p50_ms": latencies[len(latencies) // 2],
         "p95_ms": percentile(latencies, 95),
         "clients": clients,
+        "workers": workers,
+        "blocking_threads": blocking_threads,
     }
 
 

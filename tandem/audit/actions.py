@@ -50,9 +50,9 @@ def record_audit(
     # Inside the caller's transaction this joins it (no savepoint: the row commits or rolls back
     # with the change it records); on its own it is one short transaction.
     with transaction.atomic(savepoint=False):
-        head = AuditChainHead.objects.select_for_update().filter(id=1).first() or _new_head()
+        last_seq, last_hash = _lock_head()
         content: dict[str, Any] = {
-            "seq": head.last_seq + 1,
+            "seq": last_seq + 1,
             "occurred_at": timezone.now(),
             "actor_id": actor.pk if actor is not None else None,
             "actor_label": (actor.email if actor is not None else actor_label)[:254],
@@ -67,22 +67,44 @@ def record_audit(
             "outcome": outcome,
             "extra": extra or {},
         }
-        digest = row_hash(head.last_hash, content)
-        event = AuditEvent.objects.create(prev_hash=head.last_hash, hash=digest, **content)
-        head.last_seq = content["seq"]
-        head.last_hash = digest
-        head.save(update_fields=["last_seq", "last_hash"])
+        digest = row_hash(last_hash, content)
+        event = AuditEvent.objects.create(prev_hash=last_hash, hash=digest, **content)
+        _move_head(content["seq"], digest)
     return event
 
 
-def _new_head() -> AuditChainHead:
+# Every audited write passes here, so the chain head is read and moved with two plain SQL
+# statements rather than through the ORM (the table and its columns are fixed by the model).
+HEAD_TABLE = AuditChainHead._meta.db_table
+
+
+def _lock_head() -> tuple[int, str]:
+    """(last_seq, last_hash) of the chain, the head row locked until the transaction ends
+    (FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions already serialise writers)."""
+    connection = transaction.get_connection()
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT last_seq, last_hash FROM {HEAD_TABLE} WHERE id = 1{lock}")  # noqa: S608
+        row = cursor.fetchone()
+    if row is None:
+        return _new_head()
+    return int(row[0]), str(row[1])
+
+
+def _move_head(seq: int, digest: str) -> None:
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(f"UPDATE {HEAD_TABLE} SET last_seq = %s, last_hash = %s WHERE id = 1", [seq, digest])  # noqa: S608
+
+
+def _new_head() -> tuple[int, str]:
     """The chain head is made by a migration; this recreates it after a database was emptied
     (as test suites do), continuing from the last row if any are left."""
     last = AuditEvent.objects.order_by("-seq").only("seq", "hash").first()
     head, _ = AuditChainHead.objects.get_or_create(
         id=1, defaults={"last_seq": last.seq if last else 0, "last_hash": last.hash if last else "0" * 64}
     )
-    return AuditChainHead.objects.select_for_update().get(id=head.pk)
+    head = AuditChainHead.objects.select_for_update().get(id=head.pk)
+    return head.last_seq, head.last_hash
 
 
 def audit_patient_event(

@@ -70,7 +70,7 @@ def access_own_regimen(request: HttpRequest, regimen_id: Any) -> Regimen | None:
     regimen = None
     if str(regimen_id).isdigit() and len(str(regimen_id)) < 19 and request.user.is_authenticated:
         regimen = (
-            Regimen.objects.select_related("patient__organisation")
+            Regimen.objects.select_related("patient")
             .filter(pk=int(regimen_id), patient__portal_user_id=request.user.pk, patient__is_active=True)
             .first()
         )

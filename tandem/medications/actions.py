@@ -38,8 +38,10 @@ class MedicationError(ValueError):
         self.field = field
 
 
-def _version_at(regimen: Regimen, moment: datetime) -> RegimenVersion | None:
-    return regimen.versions.filter(effective_at__lte=moment).order_by("-effective_at", "-number").first()
+def _version_at(regimen: Regimen, moment: datetime, *fields: str) -> RegimenVersion | None:
+    """The version in force at `moment` (only `fields` loaded when named)."""
+    versions = regimen.versions.filter(effective_at__lte=moment).order_by("-effective_at", "-number")
+    return (versions.only(*fields) if fields else versions).first()
 
 
 def do_log_dose(
@@ -74,7 +76,7 @@ def do_log_dose(
         if status == DoseStatus.AS_NEEDED:
             due_at = None
             taken_at = taken_at or now
-            version = _version_at(regimen, taken_at)
+            version = _version_at(regimen, taken_at, "status", "schedule_kind", "prn_max_per_day")
             if version is None or version.status != RegimenStatus.ACTIVE:
                 raise MedicationError("regimen", "was not active at that time")
             if version.schedule_kind != ScheduleKind.AS_NEEDED:
