@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         call_command("migrate", verbosity=0, interactive=False)
         call_command("synth", patients=args.patients, seed=1, no_progress=True)
         assert connection.vendor == "postgresql"
-        figures = medications.dose_logging(url)
+        # Two threads per worker, as `tandem serve --help` advises on PostgreSQL.
+        figures = medications.dose_logging(url, blocking_threads=2)
         figures["patients"] = args.patients
         with connection.cursor() as cursor:
             cursor.execute("SHOW synchronous_commit")

@@ -126,8 +126,19 @@ def dose_logging(
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "tandem", "serve", "--port", str(port), "--no-worker"]
-        + ["--workers", str(workers), "--blocking-threads", str(blocking_threads)],
+        [
+            sys.executable,
+            "-m",
+            "tandem",
+            "serve",
+            "--port",
+            str(port),
+            "--no-worker",
+            "--workers",
+            str(workers),
+            "--blocking-threads",
+            str(blocking_threads),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

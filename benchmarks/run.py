@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"dose logging over HTTP ({dosing_pg['clients']} clients, audit on, PostgreSQL "
             f"{dosing_pg['server_version'].split()[0]} synchronous_commit={dosing_pg['synchronous_commit']}, "
-            f"{dosing_pg['patients']} patients): {dosing_pg['recorded']} durable writes in "
+            f"{dosing_pg['patients']} patients, {dosing_pg['blocking_threads']} threads per worker): {dosing_pg['recorded']} durable writes in "
             f"{dosing_pg['seconds']:.1f} s = {dosing_pg['per_second']:.0f}/s, p50 {dosing_pg['p50_ms']:.1f} ms, "
             f"p95 {dosing_pg['p95_ms']:.1f} ms, {dosing_pg['failures']} failures "
             f"— target ≥ 300/s and p95 < 50 ms: {'PASS' if dosing_pg_ok else 'FAIL'}"
