@@ -36,10 +36,11 @@ class Result:
     ratio_p50: float | None = None  # to the ceiling's p50
     ratio_p95: float | None = None
     has_target: bool = True
+    target_ms: float = TARGET_P95_MS  # p95 must be below it
 
     @property
     def passed(self) -> bool:
-        return self.p95_ms < TARGET_P95_MS
+        return self.p95_ms < self.target_ms
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -104,12 +105,14 @@ def table(results: list[Result]) -> str:
         queries = "-".join(str(c) for c in sorted({r.queries[0], r.queries[-1]})) if r.queries else "?"
         ratio50 = f"{r.ratio_p50:.1f}x" if r.ratio_p50 is not None else ""
         ratio95 = f"{r.ratio_p95:.1f}x" if r.ratio_p95 is not None else ""
-        verdict = ("PASS" if r.passed else "FAIL") if r.has_target else "(ceiling)"
+        verdict = (
+            (f"< {r.target_ms:.0f}: " + ("PASS" if r.passed else "FAIL")) if r.has_target else "(ceiling)"
+        )
         lines.append(
             f"{r.name:34} {r.n:>5} {r.p50_ms:>8.2f} {r.p95_ms:>8.2f} {r.max_ms:>8.2f} {queries:>8} "
             f"{ratio50:>9} {ratio95:>9}  {verdict}"
         )
-    lines.append(f"target: p95 < {TARGET_P95_MS:.0f} ms on SQLite; ratios are to the ceiling's p50")
+    lines.append("target: p95 below the figure shown (ms), on SQLite; ratios are to the ceiling's p50")
     return "\n".join(lines)
 
 

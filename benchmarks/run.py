@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     import medications
     import my_patients
     import plan_pages
+    import therapy
     from django.core.management import call_command
     from harness import BenchmarkError, explain, table, with_ceiling
 
@@ -105,6 +106,13 @@ def main(argv: list[str] | None = None) -> int:
         clinician = my_patients.bench_clinician(args.seed)
         pages += with_ceiling(
             [medications.medication_page(args.seed, clinician, requests=args.requests, warmup=args.warmup)],
+            ceiling,
+        )
+        pages += with_ceiling(
+            [
+                therapy.therapy_page(args.seed, clinician, requests=args.requests, warmup=args.warmup),
+                therapy.practice_submit(args.seed, requests=args.requests, warmup=args.warmup),
+            ],
             ceiling,
         )
         pdc = medications.pdc_all()

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "tandem.notes",
     "tandem.practice",
     "tandem.feedback",
+    "tandem.measures",
     "tandem.collab",
     "tandem.portal",
 ]

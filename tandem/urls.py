@@ -17,6 +17,7 @@ urlpatterns = [
     path("patients/", include("tandem.notes.urls")),
     path("patients/", include("tandem.practice.urls")),
     path("patients/", include("tandem.feedback.urls")),
+    path("patients/", include("tandem.measures.urls")),
     # Before the patients app, whose patients/<id>/<tab>/ placeholder route would catch these.
     path("", include("tandem.collab.urls")),
     path("patients/", include("tandem.patients.urls")),
@@ -24,6 +25,7 @@ urlpatterns = [
     path("portal/", include("tandem.therapy.portal_urls")),
     path("portal/", include("tandem.practice.portal_urls")),
     path("portal/", include("tandem.feedback.portal_urls")),
+    path("portal/", include("tandem.measures.portal_urls")),
     path("feeds/", include("tandem.medications.feed_urls")),
     path("manage/", include("tandem.core.manage_urls")),
     path("manage/education/", include("tandem.plans.urls_education")),

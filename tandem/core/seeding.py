@@ -19,7 +19,7 @@ from typing import Any
 from django.apps import apps
 
 # Raise this whenever a capability adds to `tandem synth`: benchmark databases are kept per version.
-SYNTH_VERSION = 3
+SYNTH_VERSION = 4
 
 
 def builders(module_name: str) -> Iterator[tuple[str, ModuleType]]:

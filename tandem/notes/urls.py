@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+"""/patients/<patient_id>/therapy/notes/…: progress notes; …/therapy/private-notes/…: the
+author's psychotherapy notes."""
+
+from __future__ import annotations
+
+from tandem.notes.views import private, progress
 
 app_name = "notes"
-urlpatterns: list = []
+urlpatterns = [*progress.urlpatterns, *private.urlpatterns]

@@ -132,7 +132,12 @@ def patient_detail(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRe
 
 def patient_tabs(grant: access.PatientGrant) -> list[dict[str, object]]:
     # Tabs whose capability has its own pages link there; the rest use the placeholder tab.
-    own_pages = {"plan": "plans:plan", "medications": "medications:list"}
+    own_pages = {
+        "plan": "plans:plan",
+        "medications": "medications:list",
+        "therapy": "therapy:overview",
+        "measures": "measures:responses",
+    }
     pid = grant.patient.pk
     return [
         {

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from tandem.audit.access import audit_events_for_patient, record_denied
 from tandem.lib.http import AuthenticatedHttpRequest
 from tandem.lib.pagination import paginate
+from tandem.lib.timezones import local_date
 from tandem.patients.access import access_own_patient
 from tandem.patients.actions import do_revoke_consent
 from tandem.patients.models import CareTeamMember, Consent, active_on
@@ -26,7 +27,10 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
         .select_related("user")
         .order_by("role")
     )
-    return render(request, "portal/home.html", {"patient": patient, "team": team})
+    from tandem.measures.schedule import due_instruments
+
+    due = due_instruments(patient, local_date(timezone.now(), patient.time_zone))
+    return render(request, "portal/home.html", {"patient": patient, "team": team, "due_measures": due})
 
 
 @login_required

@@ -4,3 +4,4 @@ from django.apps import AppConfig
 class PracticeConfig(AppConfig):
     name = "tandem.practice"
     label = "practice"
+    verbose_name = "Skills practice"

@@ -92,6 +92,9 @@ class Session(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The key of the form or request that made the session (the first one of a series), so that a
+    # double submit or a retry schedules nothing twice.
+    idempotency_key = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["starts_at"]
@@ -100,6 +103,13 @@ class Session(models.Model):
             models.Index(fields=["clinician", "starts_at"]),
             models.Index(fields=["status", "starts_at"]),
         ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="session_once_per_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.pk} for patient {self.patient_id}"
@@ -107,3 +117,37 @@ class Session(models.Model):
     @property
     def ends_at(self) -> datetime:
         return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ReminderLead(models.TextChoices):
+    DAY_BEFORE = "day_before", "The day before, at the same time"
+    HOURS_BEFORE = "hours_before", "Two hours before"
+
+
+class SessionReminder(models.Model):
+    """A reminder of one session to its patient, due at `due_at`; the worker claims rows one at a
+    time (tandem/therapy/reminders.py). A moved session gets new rows; the old ones are cancelled."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="reminders")
+    lead = models.CharField(max_length=12, choices=ReminderLead.choices)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "lead", "due_at"], name="session_reminder_once"),
+        ]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"reminder for session {self.session_id} at {self.due_at:%Y-%m-%d %H:%M}"

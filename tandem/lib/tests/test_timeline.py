@@ -140,7 +140,9 @@ def test_each_app_adds_its_sources_in_installed_apps_order():
     kinds = list(kinds_for(grant()))
     assert kinds[:3] == ["care_team", "consent", "break_glass"]
     assert {"plan_revision", "plan_status", "plan_proposal", "plan_patient", "safety_plan"} <= set(kinds)
-    assert not any("note" in k for k in kinds)  # psychotherapy notes are never a source
+    # Progress notes are; psychotherapy notes are never a source (tandem/notes/tests guards them).
+    assert {k for k in kinds if "note" in k} == {"progress_note"}
+    assert not any("psychotherapy" in k or "private" in k for k in kinds)
 
 
 def test_a_consent_for_medications_shows_the_record_kinds_but_no_plan_kinds():

@@ -1,0 +1,75 @@
+"""An administered instrument: what was answered, how it scored, who gave it and from where."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from tandem.patients.models import Patient
+
+
+class AdministeredBy(models.TextChoices):
+    PATIENT = "patient", "The patient"
+    CLINICIAN = "clinician", "A clinician, in session"
+    EXTERNAL = "external", "An external system"
+
+
+class Source(models.TextChoices):
+    PORTAL = "portal", "Portal"
+    CLINICIAN = "clinician", "Clinician"
+    FHIR = "fhir", "FHIR"
+
+
+class InstrumentResponse(models.Model):
+    """One administration of one instrument, stored once per idempotency key.
+
+    `answers` keeps each answer as given (code, system, display, value or text); `item_values`
+    the values scored. An incomplete form is kept with `scored` false and an empty total and band.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="instrument_responses")
+    instrument = models.CharField(max_length=40)
+    version = models.CharField(max_length=20)
+    answers = models.JSONField(default=dict)
+    item_values = models.JSONField(default=dict)
+    scored = models.BooleanField()
+    missing = models.JSONField(default=list, help_text="linkIds of required questions left unanswered")
+    total = models.SmallIntegerField(null=True, blank=True)
+    band = models.CharField(max_length=40, blank=True)
+    band_label = models.CharField(max_length=200, blank=True)
+    subscores = models.JSONField(default=dict)
+    flags = models.JSONField(default=dict)
+    item9 = models.SmallIntegerField(null=True, blank=True, help_text="PHQ-9 item 9, when answered")
+    safety_triggered = models.BooleanField(default=False)
+    safety_reasons = models.JSONField(default=list)
+    administered_by = models.CharField(max_length=12, choices=AdministeredBy.choices)
+    source = models.CharField(max_length=12, choices=Source.choices)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    authored_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    idempotency_key = models.CharField(max_length=200)
+    fhir_identifier = models.CharField(max_length=300, blank=True)
+    raw_resource = models.JSONField(null=True, blank=True, help_text="the QuestionnaireResponse as received")
+
+    class Meta:
+        ordering = ["-authored_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "idempotency_key"], name="measures_response_idempotent"
+            ),
+            models.CheckConstraint(
+                condition=Q(scored=True) | (Q(total__isnull=True) & Q(band="")),
+                name="measures_unscored_has_no_score",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["patient", "instrument", "-authored_at"], name="measures_patient_instr"),
+            models.Index(fields=["patient", "safety_triggered"], name="measures_patient_safety"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} of patient {self.patient_id} at {self.authored_at:%Y-%m-%d}"

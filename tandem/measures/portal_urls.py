@@ -1,0 +1,12 @@
+"""/portal/measures/…: the patient's due questionnaires."""
+
+from django.urls import path
+
+from tandem.measures import portal_views
+
+app_name = "portal_measures"
+urlpatterns = [
+    path("measures/", portal_views.due, name="due"),
+    path("measures/<slug:instrument>/", portal_views.answer, name="answer"),
+    path("measures/done/<int:response_id>/", portal_views.done, name="done"),
+]

@@ -1,0 +1,45 @@
+"""Measures URLs in the access matrix (tests/test_access_matrix.py).
+
+Responses: the care team and clinicians consented for measures read them; the therapist,
+prescriber and care manager administer an instrument in session (the consultant advises on
+scores, the consented outside clinician reads). Portal: the due list and a questionnaire form are
+the patient's own; the confirmation of one response is tested for its owner in
+tandem/measures/tests/test_views.py.
+"""
+
+from __future__ import annotations
+
+TEAM = {"prescriber", "therapist", "care_manager", "consultant"}
+ADMINISTER = {"prescriber", "therapist", "care_manager"}
+
+PATIENT_SCOPED = {
+    "measures:responses": ("GET", TEAM | {"consented"}),
+    "measures:response": ("GET", TEAM | {"consented"}),
+    "measures:administer": ("GET", ADMINISTER),
+}
+PORTAL = {"portal_measures:due", "portal_measures:answer"}
+PORTAL_KWARGS = {"portal_measures:answer": {"instrument": "phq-9"}}
+PORTAL_OWN_OBJECT = {"portal_measures:done"}
+
+
+def kwargs(personas, name: str) -> dict | None:
+    if not name.startswith("measures:"):
+        return None
+    found: dict = {"patient_id": personas.patient.pk}
+    if name == "measures:administer":
+        found["instrument"] = "phq-9"
+    if name == "measures:response":
+        from tandem.measures.actions import do_record_response
+        from tandem.measures.tests.helpers import phq9
+
+        submission = do_record_response(
+            personas.patient,
+            instrument="phq-9",
+            answers=phq9([1] * 9),
+            administered_by="patient",
+            source="portal",
+            idempotency_key="matrix-measures-1",
+            acting_user=personas.patient_user,
+        )
+        found["response_id"] = submission.response.pk
+    return found
