@@ -123,7 +123,8 @@ def build(ctx: DemoContext) -> None:
     for i, row in enumerate(DEMO_PATIENTS):
         patient = _patient(ctx, "demo-clinic", f"DC-{1001 + i}", row, i)
         ctx.patients.append(patient)
-        weeks_in_care = 2 + (i * 3) % 30
+        # Maya, the portal account, has ten weeks of history to look at: sessions, notes, scores.
+        weeks_in_care = 10 if i == 0 else 2 + (i * 3) % 30
         start = today - timedelta(weeks=weeks_in_care)
         therapist = "therapist@demo.tandem" if i % 4 != 3 else "therapist2@demo.tandem"
         prescriber = "prescriber@demo.tandem" if i % 5 != 4 else "np@demo.tandem"
