@@ -123,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--patients", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=2)
+    # Two threads per worker, as `tandem serve --help` advises on PostgreSQL.
+    parser.add_argument("--blocking-threads", type=int, default=2)
     args = parser.parse_args(argv)
     binaries = pg_bin()
     if binaries is None:
@@ -152,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         call_command("migrate", verbosity=0, interactive=False)
         call_command("synth", patients=args.patients, seed=1, no_progress=True)
         assert connection.vendor == "postgresql"
-        # Two threads per worker, as `tandem serve --help` advises on PostgreSQL.
-        figures = medications.dose_logging(url, blocking_threads=2)
+        figures = medications.dose_logging(url, workers=args.workers, blocking_threads=args.blocking_threads)
         figures["patients"] = args.patients
         with connection.cursor() as cursor:
             cursor.execute("SHOW synchronous_commit")

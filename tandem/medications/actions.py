@@ -41,7 +41,8 @@ class MedicationError(ValueError):
 def _version_at(regimen: Regimen, moment: datetime, *fields: str) -> RegimenVersion | None:
     """The version in force at `moment` (only `fields` loaded when named)."""
     versions = regimen.versions.filter(effective_at__lte=moment).order_by("-effective_at", "-number")
-    return (versions.only(*fields) if fields else versions).first()
+    # The regimen's id stays loaded: the related manager sets it on each version it returns.
+    return (versions.only("regimen", *fields) if fields else versions).first()
 
 
 def do_log_dose(
