@@ -158,7 +158,7 @@ TAB_ALLOWED = {
 
 # An app may place its own URLs in `tandem/<app>/tests/matrix.py`: dictionaries or sets named
 # like the classes above (PATIENT_SCOPED, PORTAL, PORTAL_POST, PORTAL_OWN_OBJECT, PORTAL_KWARGS,
-# TOKEN, CLINICIAN_ONLY, API_WRITES) and `kwargs(personas, name) -> dict | None` building the
+# TOKEN, CLINICIAN_ONLY, API_WRITES, ORG_ADMIN, ORG_ADMIN_KWARGS) and `kwargs(personas, name) -> dict | None` building the
 # URL arguments of its own patient-scoped URLs (None: not one of mine).
 MATRIX_KWARGS = []
 for _config in apps.get_app_configs():
@@ -178,6 +178,8 @@ for _config in apps.get_app_configs():
     TOKEN |= set(getattr(_matrix, "TOKEN", set()))
     CLINICIAN_ONLY.update(getattr(_matrix, "CLINICIAN_ONLY", {}))
     API_WRITES |= set(getattr(_matrix, "API_WRITES", set()))
+    ORG_ADMIN.update(getattr(_matrix, "ORG_ADMIN", {}))
+    ORG_ADMIN_KWARGS.update(getattr(_matrix, "ORG_ADMIN_KWARGS", {}))
     if hasattr(_matrix, "kwargs"):
         MATRIX_KWARGS.append(_matrix.kwargs)
 
