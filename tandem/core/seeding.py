@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import importlib
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from types import ModuleType
 from typing import Any
 
 from django.apps import apps
+from django.db import connection
+from django.db.models import Field, Model
 
 # Raise this whenever a capability adds to `tandem synth`: benchmark databases are kept per version.
 SYNTH_VERSION = 4
@@ -62,3 +64,37 @@ class SynthContext:
     user_ids: dict[str, list[int]] = field(default_factory=dict)
     patient_id_range: tuple[int, int] = (0, -1)
     created: dict[str, int] = field(default_factory=dict)
+
+
+def insert_rows(
+    model: type[Model], fields: Sequence[str], rows: Iterable[Sequence[Any]], *, batch: int = 5000
+) -> int:
+    """Insert plain rows (values in `fields` order) with one executemany per batch: for synthetic
+    data only, several times faster than bulk_create because no model instances are made. Values
+    are prepared for the database by each field as Django would; defaults are not applied, so name
+    every column that has no database default. Returns the number of rows."""
+    meta = model._meta
+    columns: list[Field[Any, Any]] = []
+    for name in fields:
+        found = meta.get_field(name)
+        if not isinstance(found, Field) or not found.column:
+            raise ValueError(f"{meta.label}.{name} is not a column")
+        columns.append(found)
+    table = connection.ops.quote_name(meta.db_table)
+    names = ", ".join(connection.ops.quote_name(str(f.column)) for f in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 — names come from the model
+    prepare = [f.get_db_prep_save for f in columns]
+    done = 0
+    chunk: list[list[Any]] = []
+    with connection.cursor() as cursor:
+        for row in rows:
+            chunk.append([p(v, connection) for p, v in zip(prepare, row, strict=True)])
+            if len(chunk) >= batch:
+                cursor.executemany(sql, chunk)
+                done += len(chunk)
+                chunk = []
+        if chunk:
+            cursor.executemany(sql, chunk)
+            done += len(chunk)
+    return done

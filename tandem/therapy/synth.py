@@ -11,12 +11,28 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from tandem.accounts.models import Role
-from tandem.core.seeding import SynthContext
+from tandem.core.seeding import SynthContext, insert_rows
 from tandem.lib.timezones import at_local
 from tandem.patients.models import CareTeamMember
 from tandem.therapy.models import Session, SessionKind, SessionStatus, Setting
 
 PAST = 8
+FIELDS = (
+    "patient",
+    "clinician",
+    "kind",
+    "modality",
+    "starts_at",
+    "duration_minutes",
+    "setting",
+    "place",
+    "telehealth_url",
+    "status",
+    "status_reason",
+    "status_changed_at",
+    "created_at",
+    "idempotency_key",
+)
 FUTURE = 4
 OUTCOMES = (
     (0.80, SessionStatus.ATTENDED),
@@ -42,7 +58,7 @@ def generate(ctx: SynthContext) -> None:
         therapists = CareTeamMember.objects.filter(
             patient_id__gte=start, patient_id__lte=stop, role=Role.THERAPIST
         ).values_list("patient_id", "user_id", "patient__time_zone")
-        rows = []
+        rows: list[list[object]] = []
         for patient_id, user_id, tz_name in therapists:
             tz = zones.setdefault(tz_name, ZoneInfo(tz_name))
             wall = time(9 + patient_id % 8, 0)
@@ -56,19 +72,12 @@ def generate(ctx: SynthContext) -> None:
                     status = next(s for bound, s in OUTCOMES if roll < bound)
                     changed = starts_at + timedelta(hours=1)
                 rows.append(
-                    Session(
-                        patient_id=patient_id,
-                        clinician_id=user_id,
-                        kind=SessionKind.THERAPY,
-                        starts_at=starts_at,
-                        duration_minutes=50,
-                        setting=Setting.IN_PERSON,
-                        status=status,
-                        status_changed_at=changed,
-                        created_at=now,
-                    )
+                    [
+                        *(patient_id, user_id, SessionKind.THERAPY, "", starts_at, 50, Setting.IN_PERSON),
+                        *("", "", status, "", changed, now, ""),
+                    ]
                 )
-        Session.objects.bulk_create(rows, batch_size=ctx.batch)
+        insert_rows(Session, FIELDS, rows, batch=ctx.batch)
         created += len(rows)
         ctx.progress.update(stop - start + 1)
     ctx.created["sessions"] = ctx.created.get("sessions", 0) + created
