@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from tandem.core.seeding import SynthContext
+from tandem.core.seeding import SynthContext, insert_rows
 from tandem.medications.models import (
     DoseLog,
     DoseStatus,
@@ -31,6 +31,18 @@ DRUGS = [
     ("mirtazapine", "nassa", 15),
 ]
 FILLS_PER_PATIENT = 10
+FILL_FIELDS = (
+    "patient",
+    "regimen",
+    "drug_key",
+    "drug_name",
+    "drug_class",
+    "fill_date",
+    "days_supply",
+    "source",
+    "external_id",
+    "created_at",
+)
 LOGGED_PATIENTS = 120  # the benchmark care manager's caseload: the run's first patients
 
 
@@ -80,25 +92,15 @@ def generate(ctx: SynthContext) -> None:
         for regimen, version in zip(regimens, versions, strict=True):
             regimen.current = version
         Regimen.objects.bulk_update(regimens, ["current"])
-        fills = []
+        fills: list[list[object]] = []
         for regimen, (key, cls, _mg) in zip(regimens, picks, strict=True):
             day = started.date()
             for _ in range(FILLS_PER_PATIENT):
                 fills.append(
-                    Fill(
-                        patient_id=regimen.patient_id,
-                        regimen=regimen,
-                        drug_key=key,
-                        drug_name=key,
-                        drug_class=cls,
-                        fill_date=day,
-                        days_supply=30,
-                        source=FillSource.IMPORT,
-                        created_at=started,
-                    )
+                    [regimen.patient_id, regimen.pk, key, key, cls, day, 30, FillSource.IMPORT, "", started]
                 )
                 day += timedelta(days=30 + (rng.choice([0, 0, 0, 2, 5, 12]) if rng.random() < 0.4 else 0))
-        Fill.objects.bulk_create(fills)
+        insert_rows(Fill, FILL_FIELDS, fills, batch=ctx.batch)
         if start == first:
             _dose_logs(ctx, regimens[:LOGGED_PATIENTS])
         ctx.created["regimens"] = ctx.created.get("regimens", 0) + len(regimens)
