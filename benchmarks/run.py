@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_django(args.database)
 
     import django
+    import measures
     import medications
     import my_patients
     import plan_pages
@@ -112,9 +113,12 @@ def main(argv: list[str] | None = None) -> int:
             [
                 therapy.therapy_page(args.seed, clinician, requests=args.requests, warmup=args.warmup),
                 therapy.practice_submit(args.seed, requests=args.requests, warmup=args.warmup),
+                measures.trend_page(args.seed, clinician, requests=args.requests, warmup=args.warmup),
+                measures.portal_submission(args.seed, requests=args.requests, warmup=args.warmup),
             ],
             ceiling,
         )
+        signals = measures.signals_all()
         pdc = medications.pdc_all()
         dosing = medications.dose_logging(f"sqlite:///{args.database.resolve()}")
         dosing_pg = dose_logging_postgres()
@@ -135,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{dosing['recorded']} durable writes in {dosing['seconds']:.1f} s = {dosing['per_second']:.0f}/s, "
         f"p50 {dosing['p50_ms']:.1f} ms, p95 {dosing['p95_ms']:.1f} ms, {dosing['failures']} failures "
         f"— target ≥ 300/s and p95 < 50 ms: {'PASS' if dosing_ok else 'FAIL'}"
+    )
+    print(
+        f"treat-to-target signals for {signals['patients']} patients ({signals['signals']} signals): "
+        f"first run {signals['first_s']} s ({signals['first_raised']} alerts raised), repeat run "
+        f"{signals['repeat_s']} s — target < {signals['target_s']:.0f} s: {'PASS' if signals['passed'] else 'FAIL'}"
     )
     if "error" in dosing_pg:
         dosing_pg_ok = False
@@ -183,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(f"\nresults: {path.relative_to(ROOT)}")
-    return 0 if all(r.passed for r in pages) and pdc_ok and dosing_ok and dosing_pg_ok else 1
+    ok = all(r.passed for r in pages) and pdc_ok and dosing_ok and dosing_pg_ok and signals["passed"]
+    return 0 if ok else 1
 
 
 def dose_logging_postgres() -> dict:

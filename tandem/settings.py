@@ -93,6 +93,9 @@ INSTALLED_APPS = [
     "tandem.practice",
     "tandem.feedback",
     "tandem.measures",
+    "tandem.handoffs",
+    "tandem.safety",
+    "tandem.caretime",
     "tandem.collab",
     "tandem.portal",
 ]
@@ -196,6 +199,9 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = False
 BREAK_GLASS_HOURS = env_int("TANDEM_BREAK_GLASS_HOURS", 4, minimum=1, maximum=72)
 DEMO_PASSWORD = env_str("TANDEM_DEMO_PASSWORD", "tandem-demo")
 CRISIS_LINE = env_str("TANDEM_CRISIS_LINE", "988")
+# Collaborative-care billing thresholds (tandem/caretime/rules.py): the CPT/HCPCS code descriptors'
+# minutes, or CMS's midpoint minimums.
+TANDEM_CARETIME_THRESHOLDS = env_choice("TANDEM_CARETIME_THRESHOLDS", "descriptor", ("descriptor", "midpoint"))
 
 # E-mail: SMTP by configuration; the console outside production.
 DEFAULT_FROM_EMAIL = env_str("TANDEM_FROM_EMAIL", "Tandem <tandem@localhost>")

@@ -50,12 +50,28 @@ def patient_crisis_line(user: Any) -> str | None:
         return None
     if not hasattr(user, "_tandem_crisis_line"):
         from tandem.patients.models import Patient
+        from tandem.safety.crisis import resources_for
+        from tandem.safety.models import CrisisSettings
 
-        user._tandem_crisis_line = (
+        patient = (
             Patient.objects.filter(portal_user=user)
-            .values_list("organisation__crisis_line", flat=True)
+            .select_related("organisation__crisis_settings")
+            .only(
+                "time_zone",
+                "organisation__crisis_line",
+                "organisation__name",
+                "organisation__crisis_settings",
+            )
             .first()
         )
+        line = None
+        if patient is not None:
+            # None when the organisation has no settings (the reverse one-to-one raises an
+            # AttributeError subclass then).
+            settings_row: CrisisSettings | None = getattr(patient.organisation, "crisis_settings", None)
+            # The first line for the organisation's country (its own line first when it set one).
+            line = resources_for(patient, settings_row, looked_up=True).first.number
+        user._tandem_crisis_line = line
     return user._tandem_crisis_line
 
 

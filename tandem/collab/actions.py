@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -11,10 +12,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tandem.accounts.actions import do_notify
-from tandem.accounts.models import User
-from tandem.audit.actions import audit_patient_event
+from tandem.accounts.models import Organisation, User
+from tandem.audit.actions import audit_patient_event, record_audit
 from tandem.audit.models import Action
-from tandem.collab.models import Alert, AlertStatus, Severity
+from tandem.collab.escalation import PolicyError, ack_due, parse_hours, policy_for
+from tandem.collab.models import (
+    Alert,
+    AlertStatus,
+    EscalationPolicy,
+    EscalationStep,
+    OutsideHours,
+    Severity,
+    default_chain,
+)
 from tandem.patients.models import CareTeamMember, Patient, active_on
 
 
@@ -45,12 +55,18 @@ def do_raise_alert(
     subject: Any = None,
     notify_roles: list[str] | None = None,
     link: str = "",
+    escalate: bool = False,
+    now: datetime | None = None,
 ) -> tuple[Alert, bool]:
     """Open an alert unless the same condition already has one open; (alert, created).
 
     Everyone on the team in `route_to` roles is told in-app; urgent alerts also by e-mail (sent
     by the worker, without patient details). `notify_roles` adds roles that only get a notice.
+    With `escalate`, the alert must be acknowledged within the organisation's window or it is
+    escalated (tandem/collab/escalation.py).
     """
+    now = now or timezone.now()
+    ack_due_at = ack_due(policy_for(patient.organisation), now) if escalate else None
     try:
         with transaction.atomic():
             alert = Alert.objects.create(
@@ -66,6 +82,8 @@ def do_raise_alert(
                 subject_type=type(subject).__name__ if subject is not None else "",
                 subject_id=str(getattr(subject, "pk", "") or ""),
                 link=link[:300],
+                created_at=now,
+                ack_due_at=ack_due_at,
             )
     except IntegrityError:
         existing = (
@@ -77,7 +95,15 @@ def do_raise_alert(
             raise
         return existing, False
     audit_patient_event(
-        None, Action.CREATE, "Alert", alert.pk, patient, request=None, rule=rule_id, severity=severity
+        None,
+        Action.CREATE,
+        "Alert",
+        alert.pk,
+        patient,
+        request=None,
+        rule=rule_id,
+        severity=severity,
+        ack_due_at=ack_due_at.isoformat() if ack_due_at else None,
     )
     page = settings.SITE_URL + (link or reverse("collab:patient_alerts", kwargs={"patient_id": patient.pk}))
     urgent = severity == Severity.URGENT
@@ -159,3 +185,57 @@ def do_resolve_alert(
         change="resolved",
     )
     return alert
+
+
+@transaction.atomic
+def do_set_escalation_policy(
+    organisation: Organisation,
+    *,
+    ack_window_minutes: int = 60,
+    clinic_hours: dict[str, list[list[str]]] | None = None,
+    outside_hours: str = OutsideHours.ON_CALL,
+    chain: list[str] | None = None,
+    on_call_user: User | None = None,
+    on_call_phone: str = "",
+    on_call_email: str = "",
+    acting_user: User | None,
+) -> EscalationPolicy:
+    """Set how an organisation's alerts escalate (audited, organisation-wide); PolicyError names
+    the setting at fault."""
+    if not 1 <= ack_window_minutes <= 24 * 60:
+        raise PolicyError("ack_window_minutes", "must be 1 to 1440 minutes")
+    parse_hours(clinic_hours or {})
+    if outside_hours not in OutsideHours.values:
+        raise PolicyError("outside_hours", "must be on_call or next_opening")
+    chain = list(chain or default_chain())
+    if not chain or any(step not in EscalationStep.values for step in chain) or len(set(chain)) != len(chain):
+        raise PolicyError("chain", f"steps must be distinct, among {', '.join(EscalationStep.values)}")
+    policy, _ = EscalationPolicy.objects.update_or_create(
+        organisation=organisation,
+        defaults={
+            "ack_window_minutes": ack_window_minutes,
+            "clinic_hours": clinic_hours or {},
+            "outside_hours": outside_hours,
+            "chain": chain,
+            "on_call_user": on_call_user,
+            "on_call_phone": on_call_phone.strip()[:40],
+            "on_call_email": on_call_email.strip(),
+            "updated_at": timezone.now(),
+        },
+    )
+    record_audit(
+        actor=acting_user,
+        actor_label="console",
+        action=Action.UPDATE,
+        entity_type="EscalationPolicy",
+        entity_id=policy.pk,
+        organisation=organisation.pk,
+        extra={
+            "ack_window_minutes": ack_window_minutes,
+            "outside_hours": outside_hours,
+            "chain": chain,
+            "clinic_hours": bool(clinic_hours),
+            "on_call_user": on_call_user.pk if on_call_user else None,
+        },
+    )
+    return policy

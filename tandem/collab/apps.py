@@ -10,3 +10,8 @@ class CollabConfig(AppConfig):
         from tandem.lib import worklist
 
         worklist.register(open_alerts)
+
+        # Periodic due work run by `tandem worker` (tandem/core/jobs.py).
+        from tandem.collab import escalation
+
+        escalation.register_jobs()

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tandem.accounts.models import Organisation
 from tandem.patients.models import Patient
 
 
@@ -52,6 +53,11 @@ class Alert(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(blank=True)
+    # Escalation (tandem/collab/escalation.py): an alert with `ack_due_at` must be acknowledged
+    # by then, or the periodic job escalates it to the next step of its organisation's chain.
+    ack_due_at = models.DateTimeField(null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -62,7 +68,79 @@ class Alert(models.Model):
                 name="alert_one_open_per_condition",
             ),
         ]
-        indexes = [models.Index(fields=["patient", "status"]), models.Index(fields=["status", "severity"])]
+        indexes = [
+            models.Index(fields=["patient", "status"]),
+            models.Index(fields=["status", "severity"]),
+            models.Index(fields=["status", "ack_due_at"], name="alert_ack_due"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_severity_display()} alert for patient {self.patient_id}: {self.title}"
+
+
+class EscalationStep(models.TextChoices):
+    CARE_MANAGER = "care_manager", "Care manager"
+    PRESCRIBER = "prescriber", "Prescriber"
+    THERAPIST = "therapist", "Therapist"
+    ON_CALL = "on_call", "On-call contact"
+
+
+DEFAULT_CHAIN = [EscalationStep.CARE_MANAGER, EscalationStep.PRESCRIBER, EscalationStep.ON_CALL]
+
+
+class OutsideHours(models.TextChoices):
+    ON_CALL = "on_call", "Go straight to the on-call contact"
+    NEXT_OPENING = "next_opening", "Start the window at the next opening"
+
+
+def default_chain() -> list[str]:
+    return [str(step) for step in DEFAULT_CHAIN]
+
+
+class EscalationPolicy(models.Model):
+    """How an organisation escalates alerts that must be acknowledged. Without a row the
+    defaults apply: 60 minutes, open around the clock, care manager → prescriber → on call.
+
+    `clinic_hours` maps a weekday ("0" = Monday … "6" = Sunday) to opening spans in the
+    organisation's time zone, e.g. {"0": [["09:00", "17:00"]]}; empty means always open.
+    """
+
+    organisation = models.OneToOneField(
+        Organisation, on_delete=models.CASCADE, related_name="escalation_policy"
+    )
+    ack_window_minutes = models.PositiveIntegerField(default=60)
+    clinic_hours = models.JSONField(default=dict, blank=True)
+    outside_hours = models.CharField(
+        max_length=20, choices=OutsideHours.choices, default=OutsideHours.ON_CALL
+    )
+    chain = models.JSONField(default=default_chain)
+    on_call_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    on_call_phone = models.CharField(max_length=40, blank=True)
+    on_call_email = models.EmailField(blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Escalation policy of {self.organisation}"
+
+
+class AlertEscalation(models.Model):
+    """One escalation of an alert: its level, the step of the chain, who was told and when."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="escalations")
+    level = models.PositiveSmallIntegerField()
+    step = models.CharField(max_length=20, choices=EscalationStep.choices)
+    notified = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    contact = models.CharField(max_length=200, blank=True, help_text="phone or e-mail told, when not a user")
+    note = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["alert", "level"]
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "level"], name="alert_escalation_once_per_level")
+        ]
+
+    def __str__(self) -> str:
+        return f"alert {self.alert_id} escalated to level {self.level} ({self.step})"

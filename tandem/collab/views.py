@@ -24,9 +24,9 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
 def patient_alerts(request: AuthenticatedHttpRequest, patient_id: int) -> HttpResponse:
     grant = access.access_alerts_patient(request, patient_id)
     alerts = list(
-        access.by_urgency(Alert.objects.filter(patient=grant.patient)).select_related(
-            "acknowledged_by", "resolved_by"
-        )[:100]
+        access.by_urgency(Alert.objects.filter(patient=grant.patient))
+        .select_related("acknowledged_by", "resolved_by")
+        .prefetch_related("escalations__notified")[:100]
     )
     return render(
         request,
@@ -38,6 +38,7 @@ def patient_alerts(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRe
             "tab": "alerts",
             "age": grant.patient.age_on(timezone.localdate()),
             "alerts": alerts,
+            "show_escalations": True,
         },
     )
 

@@ -151,6 +151,12 @@ def do_record_response(
         scored=result.scored,
         safety=result.safety.triggered,
     )
+    if result.safety.triggered:  # the safety workflow, in this same transaction
+        from tandem.safety.actions import do_open_safety_flag
+
+        do_open_safety_flag(
+            response, result.safety, acting_user=acting_user, request=request, role=role, now=now
+        )
     return Submission(response, created=True, safety=result.safety)
 
 

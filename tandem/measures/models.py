@@ -73,3 +73,42 @@ class InstrumentResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument} of patient {self.patient_id} at {self.authored_at:%Y-%m-%d}"
+
+
+class TreatmentSignal(models.Model):
+    """The latest treat-to-target assessment of one patient on one instrument (PHQ-9, GAD-7):
+    recomputed after each scored response and by the population job (tandem/measures/signals).
+    A read model — derived entirely from responses, regimens, fills, dose logs and sessions — so
+    it is rewritten in place and not audited; the alerts it raises are."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="treatment_signals")
+    instrument = models.CharField(max_length=40)
+    state = models.CharField(max_length=30)
+    baseline_total = models.SmallIntegerField(null=True, blank=True)
+    baseline_at = models.DateTimeField(null=True, blank=True)
+    latest_total = models.SmallIntegerField(null=True, blank=True)
+    latest_at = models.DateTimeField(null=True, blank=True)
+    improvement_percent = models.SmallIntegerField(null=True, blank=True)
+    days = models.IntegerField(null=True, blank=True, help_text="days in treatment at the latest score")
+    adequacy = models.CharField(
+        max_length=20, blank=True, help_text="adequate, inadequate, unknown, no_treatment"
+    )
+    reasons = models.JSONField(default=dict, help_text="every rule's finding, the adequacy parts, sources")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "instrument"], name="measures_signal_one_per_instrument"
+            )
+        ]
+        indexes = [models.Index(fields=["state", "instrument"], name="measures_signal_state")]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.state} for patient {self.patient_id}"
+
+    @property
+    def label(self) -> str:
+        from tandem.measures.signals.rules import STATE_LABELS
+
+        return STATE_LABELS.get(self.state, self.state)

@@ -1,12 +1,13 @@
-"""/portal/measures/…: the patient's due questionnaires."""
+"""/portal/measures/…: the patient's due questionnaires and their trends."""
 
 from django.urls import path
 
-from tandem.measures import portal_views
+from tandem.measures import portal_views, trend_views
 
 app_name = "portal_measures"
 urlpatterns = [
     path("measures/", portal_views.due, name="due"),
     path("measures/<slug:instrument>/", portal_views.answer, name="answer"),
     path("measures/done/<int:response_id>/", portal_views.done, name="done"),
+    path("measures/<slug:instrument>/trend/", trend_views.portal_trend, name="trend"),
 ]

@@ -104,4 +104,8 @@ def done(request: AuthenticatedHttpRequest, response_id: int) -> HttpResponse:
     response = access_response(grant, request, response_id)
     defn = definitions.registry().get(response.instrument)
     context = {"patient": grant.patient, "response": response, "definition": defn}
+    if response.safety_triggered:  # the safety workflow's crisis screen leads the page
+        from tandem.safety.screen import crisis_context
+
+        context.update(crisis_context(request, grant.patient))
     return render(request, "portal/measures/done.html", context)

@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Max
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,7 +21,7 @@ from tandem.measures.access import access_measures_patient, access_response, may
 from tandem.measures.actions import MeasureError, do_record_response
 from tandem.measures.definitions import Definition
 from tandem.measures.forms import InstrumentForm
-from tandem.measures.models import AdministeredBy, InstrumentResponse, Source
+from tandem.measures.models import AdministeredBy, InstrumentResponse, Source, TreatmentSignal
 from tandem.measures.schedule import due_instruments
 from tandem.patients.access import PatientGrant
 from tandem.patients.views import patient_tabs
@@ -64,8 +65,43 @@ def responses(request: AuthenticatedHttpRequest, patient_id: int) -> HttpRespons
         today=today,
         can_administer=may_administer(grant),
         instruments=[d for d in definitions.registry().values() if d.scoring.method != "none"],
+        latest=latest_scores(grant),
     )
     return render(request, "measures/responses.html", context)
+
+
+def latest_scores(grant: PatientGrant) -> list[dict[str, Any]]:
+    """The latest scored response of each instrument given, with its treat-to-target signal and
+    whether it has a trend (three queries)."""
+    patient = grant.patient
+    last = dict(
+        InstrumentResponse.objects.filter(patient=patient, scored=True)
+        .order_by()
+        .values("instrument")
+        .annotate(last=Max("authored_at"))
+        .values_list("instrument", "last")
+    )
+    if not last:
+        return []
+    rows = InstrumentResponse.objects.filter(
+        patient=patient, scored=True, instrument__in=list(last), authored_at__in=list(last.values())
+    ).only("id", "instrument", "authored_at", "total", "band_label")
+    latest = {r.instrument: r for r in rows if r.authored_at == last[r.instrument]}
+    signals = {s.instrument: s for s in TreatmentSignal.objects.filter(patient=patient)}
+    registry = definitions.registry()
+    found = []
+    for instrument in sorted(latest, key=lambda i: registry[i].short_name if i in registry else i):
+        defn = registry.get(instrument)
+        found.append(
+            {
+                "r": latest[instrument],
+                "name": defn.short_name if defn else instrument,
+                "instrument": instrument,
+                "trend": defn is not None and defn.scoring.method == "sum" and bool(defn.bands),
+                "signal": signals.get(instrument),
+            }
+        )
+    return found
 
 
 @login_required

@@ -481,7 +481,7 @@ def import_fills(
 # PDC from the recorded fills
 
 
-def _ingredient(drug_key: str) -> str:
+def ingredient(drug_key: str) -> str:
     """The active ingredient decides shifting (a divalproex refill overlapping valproic acid
     shifts); keys outside the built-in catalog stand for themselves."""
     if drug_key.startswith(("org:", catalog.FREE_PREFIX)):
@@ -496,7 +496,7 @@ def _ingredient(drug_key: str) -> str:
 def as_pdc_fills(fills: Iterable[Fill]) -> list[adherence.Fill]:
     return [
         adherence.Fill(
-            drug_key=_ingredient(fill.drug_key),
+            drug_key=ingredient(fill.drug_key),
             drug_class=fill_class(fill),
             fill_date=fill.fill_date,
             days_supply=fill.days_supply,

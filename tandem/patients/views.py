@@ -75,8 +75,11 @@ def my_patients(request: AuthenticatedHttpRequest) -> HttpResponse:
                 | Q(mrn__iexact=word)
             )
         patients = patients.filter(terms)
+    from tandem.safety.models import SafetyFlag
+
+    open_flags = SafetyFlag.objects.filter(patient=OuterRef("pk"), status="open")
     patients = patients.annotate(
-        my_role=Subquery(my_role.values("role")[:1]), on_team=Exists(my_role)
+        my_role=Subquery(my_role.values("role")[:1]), on_team=Exists(my_role), safety_flag=Exists(open_flags)
     ).order_by("family_name", "given_name", "id")
     page = paginate(request, patients)
     record_audit(
@@ -137,6 +140,7 @@ def patient_tabs(grant: access.PatientGrant) -> list[dict[str, object]]:
         "medications": "medications:list",
         "therapy": "therapy:overview",
         "measures": "measures:responses",
+        "messages": "handoffs:threads",
     }
     pid = grant.patient.pk
     return [

@@ -1,10 +1,10 @@
 """Measures URLs in the access matrix (tests/test_access_matrix.py).
 
-Responses: the care team and clinicians consented for measures read them; the therapist,
-prescriber and care manager administer an instrument in session (the consultant advises on
-scores, the consented outside clinician reads). Portal: the due list and a questionnaire form are
-the patient's own; the confirmation of one response is tested for its owner in
-tandem/measures/tests/test_views.py.
+Responses and trends: the care team and clinicians consented for measures read them (the PDF
+too); the therapist, prescriber and care manager administer an instrument in session (the
+consultant advises on scores, the consented outside clinician reads). Portal: the due list, a
+questionnaire form and the patient's own trend are theirs; the confirmation of one response is
+tested for its owner in tandem/measures/tests/test_views.py.
 """
 
 from __future__ import annotations
@@ -16,9 +16,14 @@ PATIENT_SCOPED = {
     "measures:responses": ("GET", TEAM | {"consented"}),
     "measures:response": ("GET", TEAM | {"consented"}),
     "measures:administer": ("GET", ADMINISTER),
+    "measures:trend": ("GET", TEAM | {"consented"}),
+    "measures:trend_pdf": ("GET", TEAM | {"consented"}),
 }
-PORTAL = {"portal_measures:due", "portal_measures:answer"}
-PORTAL_KWARGS = {"portal_measures:answer": {"instrument": "phq-9"}}
+PORTAL = {"portal_measures:due", "portal_measures:answer", "portal_measures:trend"}
+PORTAL_KWARGS = {
+    "portal_measures:answer": {"instrument": "phq-9"},
+    "portal_measures:trend": {"instrument": "phq-9"},
+}
 PORTAL_OWN_OBJECT = {"portal_measures:done"}
 
 
@@ -26,7 +31,7 @@ def kwargs(personas, name: str) -> dict | None:
     if not name.startswith("measures:"):
         return None
     found: dict = {"patient_id": personas.patient.pk}
-    if name == "measures:administer":
+    if name in ("measures:administer", "measures:trend", "measures:trend_pdf"):
         found["instrument"] = "phq-9"
     if name == "measures:response":
         from tandem.measures.actions import do_record_response

@@ -592,4 +592,4 @@ def test_the_adherence_page_has_a_fixed_number_of_queries(personas):
 # (savepoint, chain head, insert, update, release: 5); the page: the period's fills, the active
 # regimens, the schedule (regimens, versions) and the dose logs (5); the base template: crisis
 # line and unread notifications (2).
-ADHERENCE_PAGE_QUERIES = 15
+ADHERENCE_PAGE_QUERIES = 16  # with the safety-flag badge of the patient header

@@ -56,8 +56,8 @@ def test_the_overview_shows_upcoming_past_and_attendance_in_the_patients_time(pe
 
 
 # Pinned: a change to the overview's queries must be a decision (session, user, grant and its
-# audit, sessions, series, attendance, the check-in chart, the therapy links).
-OVERVIEW_QUERIES = 19
+# audit, sessions, series, attendance, the check-in chart, the therapy links, the safety flag).
+OVERVIEW_QUERIES = 20
 
 
 def test_the_overview_costs_the_same_queries_for_few_or_many_sessions(personas):
