@@ -85,11 +85,13 @@ def main(argv: list[str] | None = None) -> int:
         args.database = ROOT / "var" / "bench" / f"bench-v{SYNTH_VERSION}.sqlite3"
     setup_django(args.database)
 
+    import collab
     import django
     import measures
     import medications
     import my_patients
     import plan_pages
+    import registry
     import therapy
     from django.core.management import call_command
     from harness import BenchmarkError, explain, table, with_ceiling
@@ -115,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
                 therapy.practice_submit(args.seed, requests=args.requests, warmup=args.warmup),
                 measures.trend_page(args.seed, clinician, requests=args.requests, warmup=args.warmup),
                 measures.portal_submission(args.seed, requests=args.requests, warmup=args.warmup),
+                collab.inbox_page(args.seed, clinician, requests=args.requests, warmup=args.warmup),
+                registry.caseload_page(args.seed, clinician, requests=args.requests, warmup=args.warmup),
+                registry.dashboard_page(args.seed, clinician, requests=args.requests, warmup=args.warmup),
             ],
             ceiling,
         )

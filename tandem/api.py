@@ -31,8 +31,11 @@ from ninja.utils import check_csrf
 from tandem.accounts.models import ApiToken
 from tandem.accounts.tokens import authenticate_token
 from tandem.audit.access import record_denied
+from tandem.handoffs.api import router as messages_router
 from tandem.lib.api import error_body
+from tandem.measures.api import router as questionnaires_router
 from tandem.medications.api import router as medications_router
+from tandem.medications.side_effect_api import router as side_effects_router
 from tandem.plans.api import router as plans_router
 
 
@@ -146,3 +149,6 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 api.add_router("", plans_router)
 api.add_router("", medications_router)
+api.add_router("", side_effects_router)
+api.add_router("", questionnaires_router)
+api.add_router("", messages_router)

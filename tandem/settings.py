@@ -96,6 +96,8 @@ INSTALLED_APPS = [
     "tandem.handoffs",
     "tandem.safety",
     "tandem.caretime",
+    "tandem.fhir",
+    "tandem.registry",
     "tandem.collab",
     "tandem.portal",
 ]
@@ -201,7 +203,9 @@ DEMO_PASSWORD = env_str("TANDEM_DEMO_PASSWORD", "tandem-demo")
 CRISIS_LINE = env_str("TANDEM_CRISIS_LINE", "988")
 # Collaborative-care billing thresholds (tandem/caretime/rules.py): the CPT/HCPCS code descriptors'
 # minutes, or CMS's midpoint minimums.
-TANDEM_CARETIME_THRESHOLDS = env_choice("TANDEM_CARETIME_THRESHOLDS", "descriptor", ("descriptor", "midpoint"))
+TANDEM_CARETIME_THRESHOLDS = env_choice(
+    "TANDEM_CARETIME_THRESHOLDS", "descriptor", ("descriptor", "midpoint")
+)
 
 # E-mail: SMTP by configuration; the console outside production.
 DEFAULT_FROM_EMAIL = env_str("TANDEM_FROM_EMAIL", "Tandem <tandem@localhost>")

@@ -36,6 +36,8 @@ urlpatterns = [
     path("manage/", include("tandem.core.manage_urls")),
     path("manage/education/", include("tandem.plans.urls_education")),
     path("audit/", include("tandem.audit.urls")),
+    path("registry/", include("tandem.registry.urls")),
+    path("fhir/", include("tandem.fhir.urls")),
     path("api/", api.urls),
 ]
 

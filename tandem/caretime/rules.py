@@ -1,6 +1,6 @@
 """Which collaborative-care and BHI codes a month's logged time supports. Pure functions, no database.
 
-Source: /reference/clinical-facts.md §H "Collaborative-care and BHI billing (CMS)":
+Source: docs/clinical-facts.md §H "Collaborative-care and BHI billing (CMS)":
 
 - 99492 ✔ initial CoCM, *first 70 minutes* in the first calendar month;
 - 99493 ✔ subsequent month, *first 60 minutes*;

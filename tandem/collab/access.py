@@ -1,17 +1,26 @@
-"""Who sees which alerts: the patient's care team (and a clinician who broke the glass)."""
+"""Who sees which alerts: the patient's care team (and a clinician who broke the glass).
+
+A clinician's own alerts (the inbox, the digest, the worklist) are those of patients on whose
+care team they are today, routed to a role they hold on that team. The routing is decided in SQL
+(AlertRoute joined to CareTeamMember), before any LIMIT, so no routed alert is ever hidden by
+another clinician's alerts filling a page.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Value, When
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from tandem.audit.access import record_denied
-from tandem.collab.models import SEVERITY_RANK, Alert, AlertStatus
-from tandem.patients.access import PatientGrant, access_patient
+from tandem.collab.models import SEVERITY_RANK, Alert, AlertRoute, AlertStatus
+from tandem.patients.access import PatientGrant, access_patient, audit_patient_read
 from tandem.patients.models import CareTeamMember, active_on
+
+UNRESOLVED = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
 
 
 def access_alerts_patient(request: HttpRequest, patient_id: Any) -> PatientGrant:
@@ -19,8 +28,6 @@ def access_alerts_patient(request: HttpRequest, patient_id: Any) -> PatientGrant
     if grant.basis not in ("care_team", "break_glass"):
         record_denied(request, "Alert", patient_id, patient=grant.patient)
         raise Http404
-    from tandem.patients.access import audit_patient_read
-
     audit_patient_read(request, grant, entity="Alert")
     return grant
 
@@ -37,27 +44,43 @@ def access_alert(grant: PatientGrant, request: HttpRequest, alert_id: Any) -> Al
     return alert
 
 
-def by_urgency(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
-    rank = Case(
-        *[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()], output_field=IntegerField()
+def urgency_rank() -> Case:
+    return Case(
+        *[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()],
+        default=Value(len(SEVERITY_RANK)),
+        output_field=IntegerField(),
     )
-    return alerts.annotate(rank=rank).order_by("rank", "-created_at")
+
+
+def by_urgency(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
+    return alerts.annotate(rank=urgency_rank()).order_by("rank", "-created_at")
+
+
+def by_inbox_order(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
+    """Urgent, high, routine; within each, unacknowledged before acknowledged (before resolved),
+    oldest first."""
+    state = Case(
+        When(status=AlertStatus.OPEN, then=Value(0)),
+        When(status=AlertStatus.ACKNOWLEDGED, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return alerts.annotate(rank=urgency_rank(), state_rank=state).order_by(
+        "rank", "state_rank", "created_at", "pk"
+    )
+
+
+def routed_to(user_id: int, day: date | None = None) -> QuerySet[Alert]:
+    """Every alert (any status) of the user's care-team patients that is routed to a role the
+    user holds on that patient's team on `day` (today): one SQL query, no Python filtering."""
+    day = day or timezone.localdate()
+    team = CareTeamMember.objects.filter(active_on(day), user_id=user_id)
+    holds_role = team.filter(patient_id=OuterRef(OuterRef("patient_id")), role=OuterRef("role"))
+    routed = AlertRoute.objects.filter(alert_id=OuterRef("pk")).filter(Exists(holds_role))
+    return Alert.objects.filter(patient_id__in=team.values("patient_id")).filter(Exists(routed))
 
 
 def open_alerts_for(user: Any, limit: int = 200) -> list[Alert]:
-    """Unresolved alerts of the user's care-team patients routed to a role the user holds on
-    that patient's team, most urgent first. Two queries."""
-    roles: dict[int, set[str]] = {}
-    for patient_id, role in CareTeamMember.objects.filter(
-        active_on(timezone.localdate()), user=user
-    ).values_list("patient_id", "role"):
-        roles.setdefault(patient_id, set()).add(role)
-    if not roles:
-        return []
-    team = CareTeamMember.objects.filter(active_on(timezone.localdate()), user=user).values("patient_id")
-    alerts = by_urgency(
-        Alert.objects.filter(patient_id__in=team)
-        .exclude(status=AlertStatus.RESOLVED)
-        .select_related("patient")
-    )[:limit]
-    return [a for a in alerts if not a.route_to or roles.get(a.patient_id, set()) & set(a.route_to)]
+    """Unresolved alerts routed to the user (see `routed_to`), in inbox order. One query."""
+    alerts = routed_to(int(user.pk or 0)).filter(status__in=UNRESOLVED).select_related("patient")
+    return list(by_inbox_order(alerts)[:limit])

@@ -25,6 +25,7 @@ from tandem.collab.models import (
     Severity,
     default_chain,
 )
+from tandem.collab.routing import routes_for, write_routes
 from tandem.patients.models import CareTeamMember, Patient, active_on
 
 
@@ -60,12 +61,14 @@ def do_raise_alert(
 ) -> tuple[Alert, bool]:
     """Open an alert unless the same condition already has one open; (alert, created).
 
-    Everyone on the team in `route_to` roles is told in-app; urgent alerts also by e-mail (sent
+    `route_to` is replaced by the organisation's routing rule for `kind` when it has one
+    (tandem/collab/routing.py). Everyone on the team in those roles is told in-app; urgent alerts also by e-mail (sent
     by the worker, without patient details). `notify_roles` adds roles that only get a notice.
     With `escalate`, the alert must be acknowledged within the organisation's window or it is
     escalated (tandem/collab/escalation.py).
     """
     now = now or timezone.now()
+    route_to = routes_for(patient.organisation_id, kind, route_to)
     ack_due_at = ack_due(policy_for(patient.organisation), now) if escalate else None
     try:
         with transaction.atomic():
@@ -85,6 +88,7 @@ def do_raise_alert(
                 created_at=now,
                 ack_due_at=ack_due_at,
             )
+            write_routes(alert, route_to)
     except IntegrityError:
         existing = (
             Alert.objects.filter(patient=patient, dedup_key=dedup_key[:200])
@@ -103,6 +107,7 @@ def do_raise_alert(
         request=None,
         rule=rule_id,
         severity=severity,
+        route_to=route_to,
         ack_due_at=ack_due_at.isoformat() if ack_due_at else None,
     )
     page = settings.SITE_URL + (link or reverse("collab:patient_alerts", kwargs={"patient_id": patient.pk}))

@@ -15,3 +15,7 @@ class CollabConfig(AppConfig):
         from tandem.collab import escalation
 
         escalation.register_jobs()
+
+        from tandem.collab import digest
+
+        digest.register_jobs()

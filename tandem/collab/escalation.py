@@ -46,6 +46,7 @@ from tandem.collab.models import (
     EscalationStep,
     OutsideHours,
 )
+from tandem.collab.routing import write_routes
 from tandem.core import jobs
 from tandem.patients.models import CareTeamMember, Patient, active_on
 
@@ -227,6 +228,7 @@ def escalate_one(alert_id: int, seen_level: int, seen_due: datetime, now: dateti
             return False
         if plan.step != EscalationStep.ON_CALL and plan.step not in alert.route_to:
             Alert.objects.filter(pk=alert_id).update(route_to=[*alert.route_to, plan.step])
+            write_routes(alert, [*alert.route_to, plan.step])
         record = AlertEscalation.objects.create(
             alert=alert,
             level=plan.level,

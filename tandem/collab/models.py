@@ -4,6 +4,8 @@ Routing to roles, escalation and the inbox are built on this model."""
 
 from __future__ import annotations
 
+from datetime import time
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -144,3 +146,60 @@ class AlertEscalation(models.Model):
 
     def __str__(self) -> str:
         return f"alert {self.alert_id} escalated to level {self.level} ({self.step})"
+
+
+class AlertRoute(models.Model):
+    """One care-team role an alert is routed to (a copy of `Alert.route_to` as rows), so that an
+    inbox finds a clinician's alerts with a join in SQL: the alert is theirs when they hold one
+    of its roles on the patient's team today."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="routes")
+    role = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["alert", "role"], name="alert_route_once")]
+
+    def __str__(self) -> str:
+        return f"alert {self.alert_id} → {self.role}"
+
+
+class RoutingRule(models.Model):
+    """An organisation's choice of which care-team roles receive one kind of alert. It replaces
+    the roles the raising rule asks for (see tandem/collab/routing.py)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="alert_routing")
+    kind = models.CharField(max_length=40)
+    roles = models.JSONField(default=list)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["organisation", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "kind"], name="routing_rule_once_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} alerts of {self.organisation} → {', '.join(self.roles)}"
+
+
+def default_digest_time() -> time:
+    return time(7, 30)
+
+
+class DigestPreference(models.Model):
+    """A clinician's daily alert digest: on or off, and the local time (in the zone of their
+    organisation) it is sent. Without a row the digest is on at 07:30. `last_sent_on` is the
+    local day it was last sent: the worker claims a day with a conditional UPDATE on it."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    enabled = models.BooleanField(default=True)
+    send_at = models.TimeField(default=default_digest_time)
+    last_sent_on = models.DateField(null=True, blank=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Alert digest of {self.user_id}: {'on' if self.enabled else 'off'} at {self.send_at}"

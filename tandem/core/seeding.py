@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.models import Field, Model
 
 # Raise this whenever a capability adds to `tandem synth`: benchmark databases are kept per version.
-SYNTH_VERSION = 5
+SYNTH_VERSION = 6
 
 
 def builders(module_name: str) -> Iterator[tuple[str, ModuleType]]:

@@ -54,3 +54,41 @@ def require_scope(request: HttpRequest, resource: str, interaction: str) -> None
             403,
             f"This token's scopes do not allow {interaction} of {resource} (e.g. user/{resource}.{example}).",
         )
+
+
+# Crisis resources in patient-facing responses -------------------------------------------------
+
+
+class CrisisLine(Schema):
+    name: str
+    number: str
+    how: str = Field(description='e.g. "call or text"')
+    hours: str
+    emergency: bool = Field(description="the emergency number (911, 999, 000), listed last")
+
+
+class Crisis(Schema):
+    """Whether the app must show crisis resources now. `show_resources: false` means only that
+    this submission did not meet the rule; it never means that there is no risk."""
+
+    show_resources: bool
+    reason: str = Field(description="why the resources are shown; empty when they are not")
+    lines: list[CrisisLine] = Field(description="the patient's crisis lines, in order; empty when not shown")
+
+
+def crisis_body(patient: Any, *, show: bool, reason: str) -> dict[str, Any]:
+    """The crisis part of a response: the patient's lines (tandem.safety.crisis) when shown."""
+    if not show:
+        return {"show_resources": False, "reason": "", "lines": []}
+    from tandem.safety.crisis import resources_for
+
+    lines = [
+        {"name": ln.name, "number": ln.number, "how": ln.how, "hours": ln.hours, "emergency": ln.emergency}
+        for ln in resources_for(patient).lines
+    ]
+    return {"show_resources": True, "reason": reason, "lines": lines}
+
+
+def invalid(field: str, message: str) -> dict[str, Any]:
+    """The 422 body for one field at fault."""
+    return error_body("The request is not valid.", {field: [message]})

@@ -11,6 +11,7 @@ class MeasuresConfig(AppConfig):
         # not on the first patient who answers it.
         from django.db.models.signals import post_save
 
+        from tandem.measures import reminders
         from tandem.measures.definitions import DefinitionError, registry
         from tandem.measures.models import InstrumentResponse
         from tandem.measures.signals import job
@@ -23,3 +24,5 @@ class MeasuresConfig(AppConfig):
         # patient's treat-to-target signals once it is committed.
         post_save.connect(job.recompute_after_commit, sender=InstrumentResponse, dispatch_uid="measures.t2t")
         job.register_jobs()
+        # Periodic due work run by `tandem worker` (tandem/core/jobs.py): questionnaire reminders.
+        reminders.register_jobs()

@@ -112,3 +112,58 @@ class TreatmentSignal(models.Model):
         from tandem.measures.signals.rules import STATE_LABELS
 
         return STATE_LABELS.get(self.state, self.state)
+
+
+class ReminderKind(models.TextChoices):
+    FIRST = "first", "When it becomes due"
+    FOLLOW_UP = "follow_up", "Three days later, still unanswered"
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class QuestionnaireReminder(models.Model):
+    """A reminder to the patient that a questionnaire is due, sent at `due_at`; the worker claims
+    rows one at a time (tandem/measures/reminders.py).
+
+    `episode` names one stretch of "this instrument is due and unanswered": the instant of its last
+    scored administration (UTC, ISO 8601) or "first". An episode has at most one reminder of each
+    kind, which is what keeps the reminders from nagging."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    instrument = models.CharField(max_length=40)
+    episode = models.CharField(max_length=40)
+    kind = models.CharField(max_length=10, choices=ReminderKind.choices)
+    due_on = models.DateField(help_text="the patient's local date the instrument became due")
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    emailed = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "instrument", "episode", "kind"], name="measures_reminder_once"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "due_at"], name="measures_reminder_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} reminder of {self.instrument} for patient {self.patient_id} at {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class QuestionnaireReminderPreference(models.Model):
+    """The patient's choice about questionnaire reminders. Without a row, e-mails are on; the
+    in-app notification is always made (it is only seen after signing in)."""
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="+")
+    email = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"questionnaire e-mails {'on' if self.email else 'off'} for patient {self.patient_id}"

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import secrets
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from tandem.lib.http import AuthenticatedHttpRequest
 from tandem.lib.timezones import local_date
@@ -21,6 +22,8 @@ from tandem.measures.actions import MeasureError, do_record_response
 from tandem.measures.definitions import Definition
 from tandem.measures.forms import InstrumentForm
 from tandem.measures.models import AdministeredBy, Source
+from tandem.measures.reminder_actions import do_set_questionnaire_emails
+from tandem.measures.reminders import emails_on
 from tandem.measures.schedule import due_instruments
 from tandem.patients.access import PatientGrant, access_own_patient
 
@@ -41,7 +44,24 @@ def due(request: AuthenticatedHttpRequest) -> HttpResponse:
     for item in due_instruments(patient, today):
         defn = definitions.get(item.instrument)
         rows.append({"due": item, "definition": defn, "here": defn.self_administrable})
-    return render(request, "portal/measures/due.html", {"patient": patient, "rows": rows})
+    context = {"patient": patient, "rows": rows, "emails_on": emails_on(patient.pk)}
+    return render(request, "portal/measures/due.html", context)
+
+
+@login_required
+@require_POST
+def reminder_emails(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Turn questionnaire reminder e-mails on ("email=on") or off (anything else)."""
+    grant = access_own_patient(request, entity="QuestionnaireReminderPreference", audit_read=False)
+    email = request.POST.get("email") == "on"
+    do_set_questionnaire_emails(grant.patient, email, acting_user=request.user, request=request)
+    messages.success(
+        request,
+        "We will e-mail you when a questionnaire is due."
+        if email
+        else "We will no longer e-mail you about questionnaires. They still show here and on your home page.",
+    )
+    return redirect("portal_measures:due")
 
 
 @login_required

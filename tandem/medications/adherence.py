@@ -1,7 +1,7 @@
 """Adherence, computed without the database: refill-based (PQA proportion of days covered) and
 dose-based (doses taken ÷ doses scheduled, per local day, ISO week and the last 30 days).
 
-Every rule names its source in SOURCES; `clinical-facts.md` is ../shared/reference/clinical-facts.md
+Every rule names its source in SOURCES; `clinical-facts.md` is ../docs/clinical-facts.md
 (section F, "Adherence"). Where §F is silent the rule is a setting (PdcRules, DoseRules) and its
 SOURCES entry says so, so that the UI can say so too.
 

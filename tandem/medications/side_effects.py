@@ -1,6 +1,6 @@
 """Side-effect triage: pure rules over what the patient reported and the medicines they take.
 
-Every finding names its rule and cites its source in shared/reference/clinical-facts.md with the
+Every finding names its rule and cites its source in docs/clinical-facts.md with the
 confidence mark used there (✔ read in a primary source, 2° secondary, unverified). Where a rule
 leans on a fact marked unverified (which symptoms together suggest serotonin syndrome or lithium
 toxicity), the symptom sets are data in `TriageRules`, so an organisation can change them, and

@@ -44,7 +44,7 @@ US_CORE_CAREPLAN_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/careplan-cat
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 
-# LOINC panels of the instruments the plan can schedule. Source: ../shared/reference/
+# LOINC panels of the instruments the plan can schedule. Source: docs/
 # clinical-facts.md §A0 (confirmed there); instruments without a confirmed panel have none here.
 INSTRUMENT_PANELS = {
     "phq9": "44249-1",

@@ -24,7 +24,7 @@ SECTIONS: dict[str, str] = {
 }
 
 # Measures a goal can target: name, LOINC code of the total score, and its possible range.
-# Source: ../shared/reference/clinical-facts.md §A0 (PHQ-9 44261-6, GAD-7 70274-6, PHQ-2 55758-7,
+# Source: ../docs/clinical-facts.md §A0 (PHQ-9 44261-6, GAD-7 70274-6, PHQ-2 55758-7,
 # AUDIT-C 75626-2); WHO-5 has no LOINC total there, so none is claimed.
 GOAL_MEASURES: dict[str, dict[str, Any]] = {
     "phq9": {"label": "PHQ-9", "loinc": "44261-6", "min": 0, "max": 27},

@@ -25,6 +25,11 @@ PORTAL = {"portal_handoffs:messages", "portal_handoffs:message_new"}
 # A thread of one's own and replies to it: tandem/handoffs/tests/test_portal_messages.py.
 PORTAL_OWN_OBJECT = {"portal_handoffs:thread"}
 PORTAL_POST = {"portal_handoffs:reply"}
+# The JSON API: the patient's threads like the portal's; one thread and replies to it are tested
+# with tokens, scopes and personas in tandem/handoffs/tests/test_api.py.
+PORTAL |= {"api:message_threads"}
+PORTAL_OWN_OBJECT |= {"api:message_thread"}
+API_WRITES = {"api:message_post"}
 
 
 def kwargs(personas, name: str) -> dict | None:

@@ -3,7 +3,7 @@ started and since when the dose has been adequate → response, remission, relia
 non-improvement and "needs case review", each with its reasoning in words, its inputs and its
 source. No database, no clock.
 
-Sources are cited from ../shared/reference/clinical-facts.md (§B "Measurement-based care
+Sources are cited from ../docs/clinical-facts.md (§B "Measurement-based care
 rules"). A threshold §B marks as unverified or secondary is a setting (`Thresholds`) and its
 SOURCES entry says so, so the pages can say so too.
 

@@ -4,7 +4,8 @@ Responses and trends: the care team and clinicians consented for measures read t
 too); the therapist, prescriber and care manager administer an instrument in session (the
 consultant advises on scores, the consented outside clinician reads). Portal: the due list, a
 questionnaire form and the patient's own trend are theirs; the confirmation of one response is
-tested for its owner in tandem/measures/tests/test_views.py.
+tested for its owner in tandem/measures/tests/test_views.py, and the reminder e-mail switch in
+tandem/measures/tests/test_reminder_views.py.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ PORTAL_KWARGS = {
     "portal_measures:trend": {"instrument": "phq-9"},
 }
 PORTAL_OWN_OBJECT = {"portal_measures:done"}
+# The JSON API: the due list is the patient's own like a portal page; answers sent by an app are
+# tested with tokens, scopes and personas in tandem/measures/tests/test_api.py.
+PORTAL |= {"api:questionnaires_due"}
+API_WRITES = {"api:questionnaire_respond"}
+# Acts on the signed-in patient's own reminder choice only (tandem/measures/tests/test_reminder_views.py).
+PORTAL_POST = {"portal_measures:reminder_emails"}
 
 
 def kwargs(personas, name: str) -> dict | None:

@@ -47,7 +47,7 @@ def test_my_patients_lists_the_caseload_with_a_fixed_number_of_queries(personas)
     # session, user, memberships, count, page, the audit row (lock head, insert, move head: 3),
     # the work list (plan changes to acknowledge: 1; open alerts: 2), then the navigation: is the
     # user a patient too, unread notifications
-    assert large == 14  # with the safety-flag worklist
+    assert large == 13
 
 
 @pytest.mark.django_db

@@ -72,9 +72,9 @@ def test_item_9_shows_the_crisis_screen_and_an_unacknowledged_alert_escalates(
 
     # Acknowledging stops it: a later run escalates nothing more.
     cara.goto(base + reverse("collab:inbox"))
-    cara.locator("li.card").filter(has_text="Safety screen positive").get_by_role(
-        "button", name="Acknowledge"
-    ).click()
+    card = cara.locator("li.card").filter(has_text="Safety screen positive")
+    card.get_by_role("button", name="Acknowledge").click()
+    expect(card.get_by_text("Acknowledged by Cara Manager")).to_be_visible()  # the card, swapped in
     alert.refresh_from_db()
     assert alert.status == "acknowledged"
     assert escalate_due(alert.ack_due_at).escalated == 0
