@@ -79,9 +79,24 @@ def _fuzz(
     run()
 
 
+@pytest.fixture
+def keep_the_test_connection():
+    """Django's test client keeps the test's database connection open across requests; the WSGI
+    application called directly (as schemathesis does) would close it when each request ends,
+    which on PostgreSQL closes the test's transaction with it."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
-def test_every_operation_conforms_to_the_schema_for_a_patient_app(personas, mode):
+def test_every_operation_conforms_to_the_schema_for_a_patient_app(personas, mode, keep_the_test_connection):
     record = pats_record(personas)
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
     operations = _operations(schema)
