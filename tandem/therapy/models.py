@@ -100,6 +100,9 @@ class Session(models.Model):
         ordering = ["starts_at"]
         indexes = [
             models.Index(fields=["patient", "starts_at"]),
+            # A patient's attended sessions in a period (trends, registry, attendance): without
+            # it SQLite may walk the (status, starts_at) index across every patient's sessions.
+            models.Index(fields=["patient", "status", "starts_at"], name="therapy_patient_status_at"),
             models.Index(fields=["clinician", "starts_at"]),
             models.Index(fields=["status", "starts_at"]),
         ]
