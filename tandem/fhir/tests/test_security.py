@@ -169,8 +169,15 @@ def test_no_token_a_bad_token_revoked_or_expired_is_401(personas):
 
 @pytest.mark.django_db
 def test_a_browser_session_is_not_enough(personas):
+    """The FHIR views are CSRF-exempt because a session never authenticates them: a cross-site
+    POST carrying the clinician's cookies is refused like any request without a token."""
+    from tandem.measures.models import InstrumentResponse
+
     client = personas.client_for("therapist")
     assert client.get("/fhir/Patient").status_code == 401
+    posted = client.post("/fhir/QuestionnaireResponse", data=b"{}", content_type="application/fhir+json")
+    assert posted.status_code == 401
+    assert not InstrumentResponse.objects.exists()
 
 
 @pytest.mark.django_db
