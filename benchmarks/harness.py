@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -82,6 +83,36 @@ def measure(
         max_ms=ms[-1],
         queries=sorted(counts),
         sql=sql,
+    )
+
+
+def measure_call(
+    name: str, path: str, call: Callable[[], None], *, requests: int, warmup: int, target_ms: float
+) -> Result:
+    """Time `call` (one request that checks its own answer, e.g. a POST) like `measure` times a
+    GET: warm-up, timed requests, then the query counts of a few captured ones."""
+    for _ in range(warmup):
+        call()
+    seconds = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - started)
+    counts: set[int] = set()
+    for _ in range(5):
+        with CaptureQueriesContext(connection) as ctx:
+            call()
+        counts.add(len(ctx.captured_queries))
+    ms = sorted(s * 1000 for s in seconds)
+    return Result(
+        name=name,
+        path=path,
+        n=requests,
+        p50_ms=statistics.median(ms),
+        p95_ms=percentile(ms, 95),
+        max_ms=ms[-1],
+        queries=sorted(counts),
+        target_ms=target_ms,
     )
 
 

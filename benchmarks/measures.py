@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -58,11 +57,9 @@ def trend_page(seed: int, clinician: Any, *, requests: int, warmup: int) -> Any:
 
 
 def portal_submission(seed: int, *, requests: int, warmup: int) -> Any:
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
-    from harness import BenchmarkError, Result, percentile
+    from harness import BenchmarkError, measure_call
 
     from tandem.patients.models import Patient
 
@@ -83,27 +80,12 @@ def portal_submission(seed: int, *, requests: int, warmup: int) -> Any:
         if response.status_code != 302:
             raise BenchmarkError(f"POST {url} answered {response.status_code}: {response.content[:300]!r}")
 
-    for _ in range(warmup):
-        submit()
-    seconds = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        submit()
-        seconds.append(time.perf_counter() - started)
-    counts = set()
-    for _ in range(5):
-        with CaptureQueriesContext(connection) as ctx:
-            submit()
-        counts.add(len(ctx.captured_queries))
-    ms = sorted(s * 1000 for s in seconds)
-    return Result(
-        name="PHQ-9 submit + rules (portal)",
-        path=url,
-        n=requests,
-        p50_ms=statistics.median(ms),
-        p95_ms=percentile(ms, 95),
-        max_ms=ms[-1],
-        queries=sorted(counts),
+    return measure_call(
+        "PHQ-9 submit + rules (portal)",
+        url,
+        submit,
+        requests=requests,
+        warmup=warmup,
         target_ms=SUBMIT_TARGET_MS,
     )
 

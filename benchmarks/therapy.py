@@ -9,15 +9,11 @@
 from __future__ import annotations
 
 import secrets
-import statistics
-import time
 from datetime import timedelta
 
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from harness import BenchmarkError, Result, measure, percentile
+from harness import BenchmarkError, Result, measure, measure_call
 
 from tandem.accounts.models import Role, User
 from tandem.patients.models import CareTeamMember, Patient
@@ -91,26 +87,11 @@ def practice_submit(seed: int, *, requests: int, warmup: int) -> Result:
         if response.status_code != 302:
             raise BenchmarkError(f"POST {url} answered {response.status_code}: {response.content[:300]!r}")
 
-    for _ in range(warmup):
-        submit()
-    seconds = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        submit()
-        seconds.append(time.perf_counter() - started)
-    counts = set()
-    for _ in range(5):
-        with CaptureQueriesContext(connection) as ctx:
-            submit()
-        counts.add(len(ctx.captured_queries))
-    ms = sorted(s * 1000 for s in seconds)
-    return Result(
-        name="practice submit (patient portal)",
-        path=url,
-        n=requests,
-        p50_ms=statistics.median(ms),
-        p95_ms=percentile(ms, 95),
-        max_ms=ms[-1],
-        queries=sorted(counts),
+    return measure_call(
+        "practice submit (patient portal)",
+        url,
+        submit,
+        requests=requests,
+        warmup=warmup,
         target_ms=SUBMIT_TARGET_MS,
     )
