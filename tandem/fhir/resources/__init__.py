@@ -1,15 +1,8 @@
 """One module per resource type; importing this package registers them all."""
 
-from tandem.fhir.resources import (  # noqa: F401
-    auditevent,
-    careplan,
-    careteam,
-    consent,
-    flag,
-    observation,
-    organization,
-    patient,
-    practitioner,
-    questionnaire,
-    questionnaire_response,
-)
+import importlib
+import pkgutil
+
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "common" and not _module.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_module.name}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
-from dataclasses import dataclass
+import pkgutil
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -55,6 +57,19 @@ class World:
     plan: TreatmentPlan
     pat_responses: list[InstrumentResponse]
     oli_response: InstrumentResponse
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def world_modules() -> list[Any]:
+    """`tests/world_*.py`: each adds its resource types' records with `build(personas, world)` and
+    may declare `SEES_PAT` (type → the personas who see Pat's resources of that type)."""
+    import tandem.fhir.tests as package
+
+    return [
+        importlib.import_module(f"{package.__name__}.{m.name}")
+        for m in pkgutil.iter_modules(package.__path__)
+        if m.name.startswith("world_")
+    ]
 
 
 def record(patient: Any, user: Any, values: list[int], key: str, days_ago: int) -> InstrumentResponse:
@@ -90,4 +105,7 @@ def build_world(personas: Any) -> World:
         record(personas.patient, personas.patient_user, [1, 1, 1, 0, 0, 0, 0, 0, 1], "world-pat-3", 1),
     ]
     oli = record(personas.other_patient, personas.other_patient_user, [3] * 8 + [0], "world-oli-1", 5)
-    return World(plan=plan, pat_responses=responses, oli_response=oli)
+    world = World(plan=plan, pat_responses=responses, oli_response=oli)
+    for module in world_modules():
+        module.build(personas, world)
+    return world

@@ -14,7 +14,7 @@ from tandem.audit.models import Action, AuditEvent, Outcome
 from tandem.fhir.auth import Caller
 from tandem.fhir.policy import visible_patients
 from tandem.fhir.registry import REGISTRY
-from tandem.fhir.tests.helpers import Fhir, build_world, fhir_as, ids, token_for
+from tandem.fhir.tests.helpers import Fhir, build_world, fhir_as, ids, token_for, world_modules
 from tandem.patients.access import RECORD, grant_for
 from tandem.patients.models import ALL_CATEGORIES, BreakGlass, Patient
 
@@ -30,6 +30,8 @@ SEES_PAT = {
     "Observation": TEAM | {"consented", "patient"},
     "Flag": TEAM,
 }
+for _module in world_modules():
+    SEES_PAT.update(getattr(_module, "SEES_PAT", {}))
 
 
 def last_seq() -> int:
