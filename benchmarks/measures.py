@@ -38,11 +38,25 @@ def trend_page(seed: int, clinician: Any, *, requests: int, warmup: int) -> Any:
     from django.urls import reverse
     from harness import BenchmarkError, measure
 
+    from tandem.measures.models import InstrumentResponse
     from tandem.patients.models import Patient
 
-    patient = Patient.objects.filter(mrn=f"S{seed}-{1:07d}").first()
+    # A patient of the clinician's whom no other benchmark writes to (the portal submission
+    # benchmark adds responses to the first portal patient), with a typical history.
+    with_scores = InstrumentResponse.objects.filter(instrument="phq-9").values("patient_id")
+    patient = (
+        Patient.objects.filter(
+            mrn__startswith=f"S{seed}-",
+            portal_user__isnull=True,
+            care_team__user=clinician,
+            care_team__end__isnull=True,
+            pk__in=with_scores,
+        )
+        .order_by("pk")
+        .first()
+    )
     if patient is None:
-        raise BenchmarkError(f"no synthetic patient S{seed}-0000001")
+        raise BenchmarkError(f"no synthetic patient with PHQ-9 scores in the caseload of {clinician}")
     client = Client()
     client.force_login(clinician)
     result = measure(
@@ -80,14 +94,21 @@ def portal_submission(seed: int, *, requests: int, warmup: int) -> Any:
         if response.status_code != 302:
             raise BenchmarkError(f"POST {url} answered {response.status_code}: {response.content[:300]!r}")
 
-    return measure_call(
-        "PHQ-9 submit + rules (portal)",
-        url,
-        submit,
-        requests=requests,
-        warmup=warmup,
-        target_ms=SUBMIT_TARGET_MS,
-    )
+    from tandem.measures.models import InstrumentResponse
+
+    before = InstrumentResponse.objects.filter(patient=patient).order_by("-pk").values_list("pk", flat=True).first()
+    try:
+        return measure_call(
+            "PHQ-9 submit + rules (portal)",
+            url,
+            submit,
+            requests=requests,
+            warmup=warmup,
+            target_ms=SUBMIT_TARGET_MS,
+        )
+    finally:
+        # Leave the patient's history as it was, so that runs stay comparable.
+        InstrumentResponse.objects.filter(patient=patient, pk__gt=before or 0).delete()
 
 
 def signals_all() -> dict[str, Any]:
