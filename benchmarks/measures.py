@@ -96,7 +96,12 @@ def portal_submission(seed: int, *, requests: int, warmup: int) -> Any:
 
     from tandem.measures.models import InstrumentResponse
 
-    before = InstrumentResponse.objects.filter(patient=patient).order_by("-pk").values_list("pk", flat=True).first()
+    before = (
+        InstrumentResponse.objects.filter(patient=patient)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
     try:
         return measure_call(
             "PHQ-9 submit + rules (portal)",

@@ -211,7 +211,7 @@ def dose_logging(
 
 
 def _wait_for(port: int) -> None:
-    for _ in range(150):
+    for _ in range(600):  # up to two minutes on a busy machine
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", "/healthz")

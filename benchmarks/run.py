@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import collab
     import django
+    import fhir_api
+    import fhir_bulk
     import measures
     import medications
     import my_patients
@@ -123,10 +125,18 @@ def main(argv: list[str] | None = None) -> int:
             ],
             ceiling,
         )
+        pages += with_ceiling(
+            fhir_api.reads_and_searches(args.seed, requests=args.requests, warmup=args.warmup), ceiling
+        )
+        fhir_mixed = fhir_api.mixed_throughput(args.seed, f"sqlite:///{args.database.resolve()}")
+        bulk = fhir_bulk.run_all(args.seed)
         signals = measures.signals_all()
         pdc = medications.pdc_all()
         dosing = medications.dose_logging(f"sqlite:///{args.database.resolve()}")
         dosing_pg = dose_logging_postgres()
+        pages_pg = subprocess_json(
+            "pages_pg.py", "--patients", str(args.patients), "--requests", str(args.requests)
+        )
     except BenchmarkError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1
@@ -165,6 +175,38 @@ def main(argv: list[str] | None = None) -> int:
             f"p95 {dosing_pg['p95_ms']:.1f} ms, {dosing_pg['failures']} failures "
             f"— target ≥ 300/s and p95 < 50 ms: {'PASS' if dosing_pg_ok else 'FAIL'}"
         )
+    print(fhir_api.report([], fhir_mixed).split("\n")[-1])
+    export, imported = bulk["export"], bulk["import"]
+    if "error" in export:
+        print(f"FHIR bulk $export: NOT MEASURED — {export['error']}")
+    else:
+        print(
+            f"FHIR bulk $export: {export['resources']} resources in {export['seconds']:.1f} s = "
+            f"{export['per_second']:.0f}/s, peak RSS {export['peak_rss_mb']:.0f} MB; ceiling (serialising the same "
+            f"rows) {export.get('ceiling_per_second', 0):.0f}/s — target ≥ 2000/s and < 500 MB: "
+            f"{'PASS' if export['passed'] else 'FAIL'}"
+        )
+    if "error" in imported:
+        print(f"FHIR import: NOT MEASURED — {imported['error']}")
+    else:
+        print(
+            f"FHIR import: {imported.get('lines')} resources in {imported['seconds']:.1f} s = "
+            f"{imported['per_second']:.0f}/s, {imported.get('failed', 0)} failed; ceiling (parsing the same NDJSON) "
+            f"{imported.get('ceiling_per_second', 0):.0f}/s — target ≥ 2000/s: {'PASS' if imported['passed'] else 'FAIL'}"
+        )
+    if "error" in pages_pg:
+        pages_pg_ok = False
+        print(f"\npages on PostgreSQL: NOT MEASURED — {pages_pg['error']}")
+    else:
+        from harness import Result
+
+        pg_results = [Result(**{k: v for k, v in r.items() if k != "passed"}) for r in pages_pg["pages"]]
+        pages_pg_ok = all(r.passed for r in pg_results if r.has_target)
+        print(
+            f"\npages on PostgreSQL {pages_pg['server_version'].split()[0]} "
+            f"({pages_pg['patients']} patients, the same pages as above):"
+        )
+        print(table(pg_results).replace("on SQLite", "on PostgreSQL"))
     if args.explain:
         for result in pages:
             print(f"\nEXPLAIN QUERY PLAN, {result.name} ({result.path}):")
@@ -193,20 +235,35 @@ def main(argv: list[str] | None = None) -> int:
             "pdc": pdc,
             "dose_logging": dosing,
             "dose_logging_postgres": dosing_pg,
+            "signals": signals,
+            "fhir_mixed": fhir_mixed,
+            "fhir_bulk": bulk,
+            "pages_postgres": pages_pg,
         },
     }
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(f"\nresults: {path.relative_to(ROOT)}")
-    ok = all(r.passed for r in pages) and pdc_ok and dosing_ok and dosing_pg_ok and signals["passed"]
+    ok = (
+        all(r.passed for r in pages)
+        and pdc_ok
+        and dosing_ok
+        and dosing_pg_ok
+        and signals["passed"]
+        and fhir_mixed["passed"]
+        and bulk["export"]["passed"]
+        and bulk["import"]["passed"]
+        and pages_pg_ok
+    )
     return 0 if ok else 1
 
 
-def dose_logging_postgres() -> dict:
-    """benchmarks/dose_pg.py in its own process (its own Django settings and database)."""
+def subprocess_json(script: str, *args: str) -> dict:
+    """benchmarks/<script> in its own process (its own Django settings and database); its last
+    line of output is JSON."""
     import subprocess
 
     done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "dose_pg.py")],
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
         capture_output=True,
         text=True,
         check=False,
@@ -216,7 +273,11 @@ def dose_logging_postgres() -> dict:
     try:
         return dict(json.loads(lines[-1]))
     except (IndexError, ValueError):
-        return {"error": f"benchmarks/dose_pg.py failed: {(done.stderr or done.stdout).strip()[-500:]}"}
+        return {"error": f"benchmarks/{script} failed: {(done.stderr or done.stdout).strip()[-500:]}"}
+
+
+def dose_logging_postgres() -> dict:
+    return subprocess_json("dose_pg.py")
 
 
 if __name__ == "__main__":

@@ -73,6 +73,86 @@ def record_audit(
     return event
 
 
+def record_audit_many(
+    events: list[dict[str, Any]], *, request: HttpRequest | None = None
+) -> list[AuditEvent]:
+    """Append several events to the chain at once: the head is locked once, the rows are hashed
+    in order and inserted in one statement. Each item takes record_audit()'s keyword arguments
+    (actor, action, entity_type, entity_id, patient, outcome, role, organisation, actor_label,
+    extra; `request` is shared); the rows are exactly those record_audit() would write one by
+    one, in the same order, inside the caller's transaction when there is one."""
+    if not events:
+        return []
+    now = timezone.now()
+    ip = client_ip(request)
+    ua = request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else ""
+    contents: list[dict[str, Any]] = []
+    for item in events:
+        action = item["action"]
+        assert action in Action.values, action
+        actor = item.get("actor")
+        if actor is not None and not getattr(actor, "is_authenticated", False):
+            actor = None
+        patient = item.get("patient")
+        organisation = item.get("organisation")
+        entity_id = item.get("entity_id", "")
+        contents.append(
+            {
+                "occurred_at": now,
+                "actor_id": actor.pk if actor is not None else None,
+                "actor_label": (actor.email if actor is not None else item.get("actor_label", ""))[:254],
+                "actor_role": item.get("role", ""),
+                "actor_organisation_id": (
+                    organisation if isinstance(organisation, int) or organisation is None else organisation.pk
+                ),
+                "action": action,
+                "entity_type": item.get("entity_type", ""),
+                "entity_id": str(entity_id)[:64] if entity_id not in (None, "") else "",
+                "patient_id": patient if isinstance(patient, int) or patient is None else patient.pk,
+                "ip": ip,
+                "user_agent": ua,
+                "outcome": item.get("outcome", Outcome.SUCCESS),
+                "extra": item.get("extra") or {},
+            }
+        )
+    with transaction.atomic(savepoint=False):
+        seq, last = _lock_head()
+        rows = []
+        for content in contents:
+            seq += 1
+            content["seq"] = seq
+            digest = row_hash(last, content)
+            rows.append(AuditEvent(prev_hash=last, hash=digest, **content))
+            last = digest
+        AuditEvent.objects.bulk_create(rows)
+        _move_head(seq, last)
+    return rows
+
+
+def patient_event(
+    actor: User | None,
+    action: str,
+    entity: str,
+    entity_id: Any,
+    patient: Patient,
+    *,
+    role: str = "",
+    **extra: Any,
+) -> dict[str, Any]:
+    """One item for record_audit_many(): what audit_patient_event() would record."""
+    return {
+        "actor": actor,
+        "action": action,
+        "entity_type": entity,
+        "entity_id": entity_id,
+        "patient": patient,
+        "organisation": patient.organisation_id,
+        "role": role,
+        "actor_label": "system",
+        "extra": extra,
+    }
+
+
 # Every audited write passes here, so the chain head is read and moved with two plain SQL
 # statements rather than through the ORM (the table and its columns are fixed by the model).
 HEAD_TABLE = AuditChainHead._meta.db_table

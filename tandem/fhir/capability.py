@@ -17,6 +17,20 @@ CONTROL_PARAMS_DOC = (
     "parameters, modifiers, sort keys and includes are refused with 400 (strict handling)."
 )
 
+# Bulk Data Access (v2): the operations and the transaction interaction (tandem.fhir.bulk_http,
+# tandem.fhir.transaction), each served by its own route.
+BULK_DATA = "http://hl7.org/fhir/uv/bulkdata"
+SYSTEM_EXPORT = {"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/export"}
+TYPE_OPERATIONS = {
+    "Patient": {"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/patient-export"},
+    "Group": {"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/group-export"},
+}
+TRANSACTION_DOC = (
+    "POST /fhir/ with a transaction (all or nothing) or batch Bundle of creates: a Patient (matched "
+    "by its MRN in your organisation, or created there) and the resources that may be created, "
+    "referring to each other by urn:uuid fullUrls; at most 1000 entries."
+)
+
 
 def capability_statement(base_url: str) -> dict[str, Any]:
     resources = []
@@ -37,6 +51,8 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             entry["searchInclude"] = sorted(rtype.includes)
         if "create" in rtype.interactions:
             entry["conditionalCreate"] = rtype.conditional_create
+        if name in TYPE_OPERATIONS:
+            entry["operation"] = [TYPE_OPERATIONS[name]]
         resources.append(entry)
     return {
         "resourceType": "CapabilityStatement",
@@ -44,6 +60,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
         "date": "2025-01-01",
         "publisher": "Tandem",
         "kind": "instance",
+        "instantiates": [f"{BULK_DATA}/CapabilityStatement/bulk-data"],
         "software": {"name": "Tandem", "version": SOFTWARE_VERSION},
         "implementation": {"description": "Tandem FHIR R4 API", "url": base_url},
         "fhirVersion": "4.0.1",
@@ -62,6 +79,11 @@ def capability_statement(base_url: str) -> dict[str, Any]:
                     ),
                 },
                 "resource": resources,
+                "interaction": [
+                    {"code": "transaction", "documentation": TRANSACTION_DOC},
+                    {"code": "batch", "documentation": TRANSACTION_DOC},
+                ],
+                "operation": [SYSTEM_EXPORT],
             }
         ],
     }

@@ -21,7 +21,7 @@ from tandem.fhir.auth import Caller, authenticate, permits, require
 from tandem.fhir.capability import capability_statement
 from tandem.fhir.errors import FhirError, bad_request, not_found
 from tandem.fhir.http import read_json, respond
-from tandem.fhir.policy import parse_patient_id, visible_patients
+from tandem.fhir.policy import parse_patient_id
 from tandem.fhir.registry import ID_PATTERN, REGISTRY, Page, ResourceType
 from tandem.fhir.search import Query, Token
 from tandem.patients.models import Patient
@@ -130,8 +130,7 @@ def _audit_patient_probes(request: HttpRequest, caller: Caller, rtype: ResourceT
     named = _probed_patients(rtype, query)
     if not named:
         return
-    seen = set(visible_patients(caller, rtype.need).filter(id__in=named).values_list("id", flat=True))
-    hidden = named - seen
+    hidden = named - rtype.visible_among(caller, named)
     if not hidden:
         return
     existing = set(Patient.objects.filter(id__in=hidden).values_list("id", flat=True))

@@ -18,6 +18,7 @@ from django.http import HttpRequest
 
 from tandem.fhir.audit import record_reads
 from tandem.fhir.auth import Caller
+from tandem.fhir.policy import visible_patients
 from tandem.fhir.search import DateParam, Param, Query, TokenParam, parse_query
 
 ID_PATTERN = r"[A-Za-z0-9\-.]{1,64}"
@@ -117,6 +118,13 @@ class ResourceType:
             return
         patients = {pid for pid in (self.patient_of(r) for r in rows) if pid is not None}
         record_reads(request, caller, self.name, patients, need=self.need, interaction=interaction)
+
+    def visible_among(self, caller: Caller, patient_ids: set[int]) -> set[int]:
+        """Which of these patients' resources of this type the caller may see (a search naming
+        any other is audited as a denial)."""
+        assert self.need is not None
+        found = visible_patients(caller, self.need).filter(id__in=patient_ids)
+        return set(found.values_list("id", flat=True))
 
     def _id_q(self, token: Any) -> Q:
         pk = self.parse_id(token.code)

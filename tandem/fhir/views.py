@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from tandem.fhir import interactions
+from tandem.fhir import bulk_http, interactions
+from tandem.fhir import transaction as transaction_bundle
 from tandem.fhir.errors import FhirError, not_found
 from tandem.fhir.http import error_response
+from tandem.fhir.models import ExportLevel
 
 View = Callable[..., HttpResponse]
 
@@ -69,3 +71,38 @@ def type_search(request: HttpRequest, resource_type: str) -> HttpResponse:
 @fhir_view("GET")
 def instance(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResponse:
     return interactions.read(request, resource_type, resource_id)
+
+
+# --- Bulk Data export and transaction Bundles -------------------------------------------------
+
+
+@fhir_view("GET")
+def export_system(request: HttpRequest) -> HttpResponse:
+    return bulk_http.kick_off(request, ExportLevel.SYSTEM)
+
+
+@fhir_view("GET")
+def export_patients(request: HttpRequest) -> HttpResponse:
+    return bulk_http.kick_off(request, ExportLevel.PATIENT)
+
+
+@fhir_view("GET")
+def export_group(request: HttpRequest, group_id: str) -> HttpResponse:
+    return bulk_http.kick_off(request, ExportLevel.GROUP, group_id)
+
+
+@fhir_view("GET", "DELETE")
+def export_status(request: HttpRequest, job_id: Any) -> HttpResponse:
+    return bulk_http.status(request, job_id)
+
+
+@fhir_view("GET")
+def export_file(request: HttpRequest, job_id: Any, file_name: str) -> HttpResponse:
+    # Streamed from disk (a FileResponse): the files may be large.
+    return cast(HttpResponse, bulk_http.file(request, job_id, file_name))
+
+
+@fhir_view("POST")
+def system_root(request: HttpRequest) -> HttpResponse:
+    """POST /fhir/: a transaction or batch Bundle."""
+    return transaction_bundle.process(request)

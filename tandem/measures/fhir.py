@@ -152,14 +152,18 @@ class ParsedResponse:
     paths: dict[str, str] = field(default_factory=dict)
 
 
-def parse_response(resource: Any, *, patient_id: int | None = None) -> ParsedResponse:
-    """Read a QuestionnaireResponse; FhirInputError lists every problem found."""
+def parse_response(
+    resource: Any, *, patient_id: int | None = None, structure_checked: bool = False
+) -> ParsedResponse:
+    """Read a QuestionnaireResponse; FhirInputError lists every problem found. With
+    `structure_checked`, the caller has already validated it with fhir.resources (R4B)."""
     if not isinstance(resource, dict) or resource.get("resourceType") != QR:
         raise FhirInputError([Issue("structure", "resourceType", "must be QuestionnaireResponse")])
-    try:
-        QuestionnaireResponse.model_validate(resource)
-    except ValidationError as exc:
-        raise FhirInputError([_structure_issue(e) for e in exc.errors()]) from None
+    if not structure_checked:
+        try:
+            QuestionnaireResponse.model_validate(resource)
+        except ValidationError as exc:
+            raise FhirInputError([_structure_issue(e) for e in exc.errors()]) from None
     issues: list[Issue] = []
     defn = find_definition(str(resource.get("questionnaire") or ""))
     if defn is None:

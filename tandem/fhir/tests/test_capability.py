@@ -43,7 +43,7 @@ def test_metadata_needs_no_token(client):
     assert response.json()["fhirVersion"] == "4.0.1"
 
 
-def test_the_routes_are_the_four_interactions():
+def test_the_routes_are_the_four_interactions_bulk_data_and_transactions():
     resolver = get_resolver()
     names = {
         p.name
@@ -51,7 +51,36 @@ def test_the_routes_are_the_four_interactions():
         if getattr(r, "namespace", None) == "fhir"
         for p in r.url_patterns
     }
-    assert names == {"metadata", "type", "search", "read"}
+    assert names == {"metadata", "type", "search", "read"} | BULK_AND_TRANSACTION_ROUTES
+
+
+BULK_AND_TRANSACTION_ROUTES = {
+    "root",
+    "export",
+    "export_patient",
+    "export_group",
+    "export_status",
+    "export_file",
+}
+
+
+@pytest.mark.django_db
+def test_metadata_declares_bulk_data_and_transactions_which_answer(personas):
+    rest = capability(personas)["rest"][0]
+    assert [o["name"] for o in rest["operation"]] == ["export"]
+    assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch"}
+    listed = {r["type"]: r for r in rest["resource"]}
+    assert listed["Patient"]["operation"][0]["definition"].endswith("/patient-export")
+    assert listed["Group"]["operation"][0]["definition"].endswith("/group-export")
+    api = fhir_as(personas, "therapist")
+    assert api.get("$export", None, Prefer="respond-async").status_code == 202
+    assert api.get("Patient/$export", None, Prefer="respond-async").status_code == 202
+    assert (
+        api.get(f"Group/caseload-{personas.therapist.pk}/$export", None, Prefer="respond-async").status_code
+        == 202
+    )
+    empty = {"resourceType": "Bundle", "type": "transaction", "entry": []}
+    assert api.post("", empty).status_code == 200
 
 
 @pytest.mark.django_db

@@ -34,6 +34,17 @@ for _module in world_modules():
     SEES_PAT.update(getattr(_module, "SEES_PAT", {}))
 
 
+def patient_refs(resource: dict) -> set[str]:
+    """The patients a resource is about: subject, patient, for (Task), participant actors
+    (Appointment), or the Patient itself."""
+    if resource["resourceType"] == "Patient":
+        return {f"Patient/{resource['id']}"}
+    refs = {(resource.get(key) or {}).get("reference") for key in ("subject", "patient", "for")} | {
+        (p.get("actor") or {}).get("reference") for p in resource.get("participant", [])
+    }
+    return {ref for ref in refs if ref and ref.startswith("Patient/")}
+
+
 def last_seq() -> int:
     last = AuditEvent.objects.order_by("-seq").first()
     return last.seq if last else 0
@@ -47,11 +58,7 @@ def test_each_persona_sees_exactly_what_the_ui_shows(personas, persona):
     pat = f"Patient/{personas.patient.pk}"
     for name, allowed in SEES_PAT.items():
         bundle = api.get(name).json()
-        subjects = {
-            (e["resource"].get("subject") or e["resource"].get("patient") or {}).get("reference")
-            or f"Patient/{e['resource']['id']}"
-            for e in bundle.get("entry", [])
-        }
+        subjects = {ref for e in bundle.get("entry", []) for ref in patient_refs(e["resource"])}
         assert (pat in subjects) == (persona in allowed), (name, persona, subjects)
         # Nobody outside the home organisation reaches Oli; the patients only themselves.
         oli = f"Patient/{personas.other_patient.pk}"

@@ -6,7 +6,6 @@ one per patient. The population job reads 100 000 patients this way.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -86,24 +85,18 @@ class _Regimen:
         )
 
 
-def _rows(queryset: QuerySet[Any]) -> Iterable[tuple[Any, ...]]:
-    """A values_list query's rows without Django's per-value converters, datetimes parsed here:
-    100 000 patients' responses are millions of values and the converters are most of their cost.
-    PostgreSQL returns aware datetimes already; SQLite naive ones, in UTC."""
+def _rows(queryset: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """A values_list query's rows without Django's per-value converters: 100 000 patients'
+    responses are millions of values and the converters are most of their cost. Datetimes come
+    back aware from PostgreSQL and naive (in UTC) from SQLite: see `_aware`."""
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        if connection.vendor != "sqlite":
-            yield from cursor.fetchall()
-            return
-        for row in cursor.fetchall():
-            yield tuple(_sqlite_value(v) for v in row)
+        return cursor.fetchall()
 
 
-def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is None:  # stored in UTC
-        return value.replace(tzinfo=UTC)
-    return value
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _usual_min(drug_key: str) -> float | None:
@@ -157,7 +150,7 @@ def gather(patient_ids: list[int], now: datetime, rules: AdequacyRules) -> dict[
             pi is None or total is None
         ):  # scored=True always has a total (a check constraint); kept for the types
             continue
-        pi.scores.setdefault(instrument, []).append(Score(authored, total, rid))
+        pi.scores.setdefault(instrument, []).append(Score(_aware(authored), total, rid))
 
     regimens: dict[int, _Regimen] = {}
     by_patient: dict[int, list[_Regimen]] = defaultdict(list)

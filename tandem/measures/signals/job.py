@@ -34,6 +34,7 @@ from tandem.collab.models import Alert, AlertStatus, Severity
 from tandem.core import jobs
 from tandem.measures import definitions
 from tandem.measures.models import InstrumentResponse, TreatmentSignal
+from tandem.measures.signals import deferred
 from tandem.measures.signals.adequacy import RULES, AdequacyRules, judge
 from tandem.measures.signals.inputs import PatientInputs, gather
 from tandem.measures.signals.rules import CONFIGURABLE_NOTE, INSTRUMENTS, Assessment, Thresholds, assess
@@ -329,6 +330,8 @@ def recompute_after_commit(sender: Any, instance: InstrumentResponse, created: b
     signals (a scored PHQ-9 or GAD-7 only)."""
     if created and instance.scored and instance.instrument in INSTRUMENTS and not kwargs.get("raw"):
         patient_id = instance.patient_id
+        if deferred.defer(patient_id):  # inside deferred_recompute(): evaluated once at its end
+            return
         transaction.on_commit(lambda: _after_commit(patient_id))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -42,13 +42,15 @@ def test_figures_match_a_hand_built_population(personas):
     signal(c, "phq-9", "needs_case_review", improvement=20)
     signal(d, "phq-9", "baseline_only")
     signal(personas.other_patient, "phq-9", "remission", improvement=90)  # another team, same org
+    # Sessions count by their UTC day (see tandem.registry.dashboard): noon UTC of the day.
+    enrolled = today - timedelta(days=60)
     Session.objects.create(
         patient=a, clinician=personas.therapist, status="attended",
-        starts_at=timezone.now() - timedelta(days=60 - 28),
+        starts_at=datetime.combine(enrolled + timedelta(days=28), time(12), UTC),
     )  # fmt: skip
     Session.objects.create(
         patient=b, clinician=personas.therapist, status="attended",
-        starts_at=timezone.now() - timedelta(days=60 - 29),
+        starts_at=datetime.combine(enrolled + timedelta(days=29), time(12), UTC),
     )  # fmt: skip
     TimeEntry.objects.create(
         patient=c, user=personas.care_manager, role=Role.CARE_MANAGER, activity="follow_up",
