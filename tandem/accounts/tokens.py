@@ -8,6 +8,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tandem.accounts.models import ApiToken, hash_token
+from tandem.lib.prepared import PreparedLookup
+
+# Every API request starts here: compiled once (tandem.lib.prepared).
+_BY_HASH = PreparedLookup(
+    lambda token_hash: ApiToken.objects.select_related("user").filter(token_hash=token_hash), token_hash=str
+)
 
 # Record use at most this often, so that a burst of requests is not a burst of writes.
 TOUCH_EVERY = timedelta(minutes=1)
@@ -19,7 +25,7 @@ def authenticate_token(raw: str) -> ApiToken | None:
     raw = raw.strip()
     if not raw.startswith(ApiToken.PREFIX) or len(raw) > 200:
         return None
-    token = ApiToken.objects.select_related("user").filter(token_hash=hash_token(raw)).first()
+    token = _BY_HASH.first(token_hash=hash_token(raw))
     now = timezone.now()
     if token is None or not token.is_usable(now):
         return None

@@ -74,7 +74,11 @@ def record_audit(
 
 
 def record_audit_many(
-    events: list[dict[str, Any]], *, request: HttpRequest | None = None
+    events: list[dict[str, Any]],
+    *,
+    request: HttpRequest | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
 ) -> list[AuditEvent]:
     """Append several events to the chain at once: the head is locked once, the rows are hashed
     in order and inserted in one statement. Each item takes record_audit()'s keyword arguments
@@ -84,8 +88,14 @@ def record_audit_many(
     if not events:
         return []
     now = timezone.now()
-    ip = client_ip(request)
-    ua = request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else ""
+    # The client's address and agent: the request's, or those recorded when work queued from a
+    # request runs later (a Bulk Data export in the worker).
+    ip = ip if ip is not None else client_ip(request)
+    ua = (
+        user_agent[:300]
+        if user_agent is not None
+        else (request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "")
+    )
     contents: list[dict[str, Any]] = []
     for item in events:
         action = item["action"]

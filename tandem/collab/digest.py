@@ -9,7 +9,8 @@
   not exist on the day the clocks go forward is reached at the first later minute.
 - Once a day: the periodic job claims the clinician's local day with a conditional UPDATE
   (… SET last_sent_on = today WHERE last_sent_on IS NULL OR last_sent_on < today) in the same
-  transaction that queues the e-mail (on commit), so two workers never send the same day twice.
+  transaction that queues the e-mail (on commit), so two workers never send the same day twice
+  (tandem.core.claims.claim_period).
 - Off: a clinician turns it off on the digest settings page; no e-mail is sent then.
 """
 
@@ -33,6 +34,7 @@ from tandem.audit.models import Action
 from tandem.collab.access import UNRESOLVED, routed_to
 from tandem.collab.models import Alert, AlertRoute, AlertStatus, DigestPreference, Severity
 from tandem.core import jobs
+from tandem.core.claims import claim_period
 from tandem.patients.models import CareTeamMember, active_on
 
 EMAIL_SUBJECT = "Tandem: your daily alert summary"
@@ -139,12 +141,8 @@ def send_one(user_id: int, local_day: date, now: datetime) -> bool:
     if counts.total == 0:
         return False
     with transaction.atomic():
-        claimed = (
-            DigestPreference.objects.filter(user_id=user_id, enabled=True)
-            .filter(Q(last_sent_on__isnull=True) | Q(last_sent_on__lt=local_day))
-            .update(last_sent_on=local_day, last_sent_at=now)
-        )
-        if claimed != 1:
+        mine = DigestPreference.objects.filter(user_id=user_id, enabled=True)
+        if not claim_period(mine, "last_sent_on", local_day, last_sent_at=now):
             return False
         email = DigestPreference.objects.filter(user_id=user_id).values_list("user__email", flat=True).first()
         if not email:

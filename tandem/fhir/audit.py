@@ -8,15 +8,10 @@ one statement. The rows are exactly those record_audit() would write one by one.
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 
-from tandem.audit.actions import _lock_head, _move_head, client_ip, record_audit
-from tandem.audit.chain import row_hash
-from tandem.audit.models import Action, AuditEvent, Outcome
+from tandem.audit.actions import record_audit, record_audit_many
+from tandem.audit.models import Action
 from tandem.fhir.auth import Caller
 from tandem.fhir.policy import bases
 
@@ -27,40 +22,22 @@ def record_reads(
     if not patient_ids:
         return
     found = bases(caller, patient_ids)
-    user = caller.user
-    now = timezone.now()
-    ua = request.META.get("HTTP_USER_AGENT", "")[:300]
-    contents: list[dict[str, Any]] = []
-    for pid in sorted(patient_ids):
-        basis = found[pid]
-        contents.append(
+    record_audit_many(
+        [
             {
-                "occurred_at": now,
-                "actor_id": user.pk,
-                "actor_label": user.email[:254],
-                "actor_role": basis.role,
-                "actor_organisation_id": basis.organisation_id,
-                "action": Action.READ.value,
+                "actor": caller.user,
+                "action": Action.READ,
                 "entity_type": entity,
-                "entity_id": str(pid),
-                "patient_id": pid,
-                "ip": client_ip(request),
-                "user_agent": ua,
-                "outcome": Outcome.SUCCESS.value,
-                "extra": {"basis": basis.basis, "need": need, "via": "fhir", "interaction": interaction},
+                "entity_id": pid,
+                "patient": pid,
+                "role": found[pid].role,
+                "organisation": found[pid].organisation_id,
+                "extra": {"basis": found[pid].basis, "need": need, "via": "fhir", "interaction": interaction},
             }
-        )
-    with transaction.atomic(savepoint=False):
-        seq, last = _lock_head()
-        rows = []
-        for content in contents:
-            seq += 1
-            content["seq"] = seq
-            digest = row_hash(last, content)
-            rows.append(AuditEvent(prev_hash=last, hash=digest, **content))
-            last = digest
-        AuditEvent.objects.bulk_create(rows)
-        _move_head(seq, last)
+            for pid in sorted(patient_ids)
+        ],
+        request=request,
+    )
 
 
 def record_log_read(

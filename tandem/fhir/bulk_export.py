@@ -27,9 +27,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from tandem.accounts.models import ApiToken
-from tandem.audit.actions import _lock_head, _move_head
-from tandem.audit.chain import row_hash
-from tandem.audit.models import Action, AuditEvent, Outcome
+from tandem.audit.actions import record_audit_many
+from tandem.audit.models import Action
 from tandem.fhir.auth import Caller, permits
 from tandem.fhir.models import KEEP_FOR, ExportJob, ExportLevel, ExportStatus
 from tandem.fhir.policy import bases, visible_patients
@@ -267,38 +266,32 @@ def _complete(run: Run, output: list[dict[str, Any]]) -> None:
 def _audit_export(run: Run) -> None:
     """One `export` row per patient touched, appended to the chain in batches."""
     job = run.job
-    user = run.caller.user
     patients = sorted(run.touched)
     for start in range(0, len(patients), AUDIT_BATCH):
         batch = patients[start : start + AUDIT_BATCH]
         found = bases(run.caller, set(batch))
-        now = timezone.now()
-        seq, last = _lock_head()
-        rows = []
-        for pid in batch:
-            basis = found[pid]
-            content = {
-                "occurred_at": now,
-                "actor_id": user.pk,
-                "actor_label": user.email[:254],
-                "actor_role": basis.role,
-                "actor_organisation_id": basis.organisation_id,
-                "action": Action.EXPORT.value,
-                "entity_type": "$export",
-                "entity_id": str(job.pk),
-                "patient_id": pid,
-                "ip": job.ip,
-                "user_agent": job.user_agent,
-                "outcome": Outcome.SUCCESS.value,
-                "extra": {"basis": basis.basis, "via": "fhir", "level": job.level, "types": job.types},
-            }
-            seq += 1
-            content["seq"] = seq
-            digest = row_hash(last, content)
-            rows.append(AuditEvent(prev_hash=last, hash=digest, **content))
-            last = digest
-        AuditEvent.objects.bulk_create(rows)
-        _move_head(seq, last)
+        record_audit_many(
+            [
+                {
+                    "actor": run.caller.user,
+                    "action": Action.EXPORT,
+                    "entity_type": "$export",
+                    "entity_id": job.pk,
+                    "patient": pid,
+                    "role": found[pid].role,
+                    "organisation": found[pid].organisation_id,
+                    "extra": {
+                        "basis": found[pid].basis,
+                        "via": "fhir",
+                        "level": job.level,
+                        "types": job.types,
+                    },
+                }
+                for pid in batch
+            ],
+            ip=job.ip,
+            user_agent=job.user_agent,
+        )
 
 
 def clean_up(now: datetime) -> dict[str, int]:

@@ -25,7 +25,8 @@ The machinery
   and writes their rows (bulk, conflicts ignored: running it twice, or in two workers at once,
   changes nothing); the follow-up row is written once the first has gone out.
 - `claim_one(worker_id, now)` takes ONE due row with a conditional UPDATE, so that two workers
-  never take the same row; a claim older than CLAIM_TIMEOUT (the worker died) can be taken again.
+  never take the same row; a claim older than CLAIM_TIMEOUT (the worker died) can be taken again
+  (the claim, the lease and the marks are tandem.core.claims).
 - `send(reminder)` re-checks, under a lock of the patient's row, that the episode is still due
   (a questionnaire answered meanwhile, or dropped from the plan, sends nothing) and notifies.
   The row's status changes by UPDATE … WHERE status = 'pending' in the same transaction as the
@@ -42,7 +43,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -51,6 +52,7 @@ from tandem.accounts.actions import do_notify
 from tandem.audit.actions import record_audit
 from tandem.audit.models import Action
 from tandem.core import jobs
+from tandem.core.claims import CANCELLED, LOST, SENT, UNCLAIMED, Claims, holds, lock_own_rows
 from tandem.lib.timezones import at_local, local_date
 from tandem.measures import definitions
 from tandem.measures.models import (
@@ -74,10 +76,13 @@ CLAIM_TIMEOUT = timedelta(minutes=5)
 # A reminder this late is moved to the next sensible time rather than sent (the worker was down).
 SEND_WINDOW = timedelta(hours=1)
 PLAN_BATCH = 200
-CLAIM_ATTEMPTS = 10
 FIRST_EPISODE = "first"
 
 EMAIL_SUBJECT = "A short questionnaire in Tandem"
+
+REMINDERS = Claims(
+    QuestionnaireReminder, Q(status=ReminderStatus.PENDING), lease=CLAIM_TIMEOUT, window=SEND_WINDOW
+)
 
 
 def reminder_text(count: int, *, follow_up: bool) -> str:
@@ -250,7 +255,7 @@ def _plan_batch(batch: list[Patient], now: datetime, result: PlanResult) -> None
         for pk, when in back.items():
             result.revived += QuestionnaireReminder.objects.filter(
                 pk=pk, status=ReminderStatus.CANCELLED, sent_at__isnull=True
-            ).update(status=ReminderStatus.PENDING, due_at=when, claimed_by="", claimed_at=None)
+            ).update(status=ReminderStatus.PENDING, due_at=when, **UNCLAIMED)
         if new:
             result.created += len(QuestionnaireReminder.objects.bulk_create(new, ignore_conflicts=True))
 
@@ -280,7 +285,7 @@ def _postpone_late(now: datetime) -> int:
             continue
         moved += QuestionnaireReminder.objects.filter(
             pk=pk, status=ReminderStatus.PENDING, due_at=due_at
-        ).update(due_at=when, claimed_by="", claimed_at=None)
+        ).update(due_at=when, **UNCLAIMED)
     return moved
 
 
@@ -295,41 +300,15 @@ def claim_one(worker_id: str, now: datetime) -> QuestionnaireReminder | None:
     read (NULL, or a claim older than CLAIM_TIMEOUT); of two workers that read the same row, the
     second UPDATE changes nothing and that worker moves on. Call it outside a transaction.
     """
-    stale = now - CLAIM_TIMEOUT
-    due = (
-        QuestionnaireReminder.objects.filter(
-            status=ReminderStatus.PENDING, due_at__lte=now, due_at__gte=now - SEND_WINDOW
-        )
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
-        .order_by("due_at", "pk")
-    )
-    for _ in range(CLAIM_ATTEMPTS):
-        row = due.values_list("pk", "claimed_at").first()
-        if row is None:
-            return None
-        if take(row[0], row[1], worker_id, now):
-            return QuestionnaireReminder.objects.get(pk=row[0])
-    return None  # lost every race this time; the next round finds the rest
+    return REMINDERS.claim_next(worker_id, now)
 
 
 def take(pk: int, seen_claimed_at: datetime | None, worker_id: str, now: datetime) -> bool:
     """The conditional UPDATE of a claim: True when this worker got the row."""
-    rows = QuestionnaireReminder.objects.filter(pk=pk, status=ReminderStatus.PENDING)
-    rows = (
-        rows.filter(claimed_at__isnull=True)
-        if seen_claimed_at is None
-        else rows.filter(claimed_at=seen_claimed_at)
-    )
-    return rows.update(claimed_by=worker_id[:64], claimed_at=now) == 1
+    return REMINDERS.take(pk, seen_claimed_at, worker_id, now)
 
 
-SENT, CANCELLED, POSTPONED, LOST = "sent", "cancelled", "postponed", "lost"
-
-
-def _lock_self() -> dict[str, Any]:
-    # PostgreSQL cannot lock the nullable side of the join to the portal user; SQLite ignores
-    # FOR UPDATE (its IMMEDIATE transactions already run one writer at a time).
-    return {"of": ("self",)} if connection.features.has_select_for_update_of else {}
+POSTPONED = "postponed"  # besides SENT, CANCELLED and LOST
 
 
 def send(reminder: QuestionnaireReminder, *, now: datetime | None = None) -> str:
@@ -341,7 +320,7 @@ def send(reminder: QuestionnaireReminder, *, now: datetime | None = None) -> str
     now = now or timezone.now()
     with transaction.atomic():
         patient = (
-            Patient.objects.select_for_update(**_lock_self())
+            Patient.objects.select_for_update(**lock_own_rows())
             .select_related("portal_user")
             .filter(pk=reminder.patient_id)
             .first()
@@ -352,26 +331,20 @@ def send(reminder: QuestionnaireReminder, *, now: datetime | None = None) -> str
             .order_by("pk")
         )
         mine = next((r for r in group if r.pk == reminder.pk), None)
-        if mine is None or (mine.claimed_by, mine.claimed_at) != (reminder.claimed_by, reminder.claimed_at):
+        if not holds(mine, reminder):
             return LOST
         if patient is not None and (mine.due_at < now - SEND_WINDOW or not waking(now, patient.time_zone)):
-            QuestionnaireReminder.objects.filter(pk=mine.pk, status=ReminderStatus.PENDING).update(
-                due_at=next_send_time(now, patient.time_zone), claimed_by="", claimed_at=None
-            )
+            REMINDERS.release([mine.pk], due_at=next_send_time(now, patient.time_zone))
             return POSTPONED
         keep = _still_due(patient, group, now)
         drop = [r.pk for r in group if r.pk not in keep]
         if drop:
-            QuestionnaireReminder.objects.filter(pk__in=drop, status=ReminderStatus.PENDING).update(
-                status=ReminderStatus.CANCELLED
-            )
+            REMINDERS.mark(drop, status=ReminderStatus.CANCELLED)
         if not keep:
             return CANCELLED
         assert patient is not None and patient.portal_user is not None
         email = emails_on(patient.pk) and bool(patient.portal_user.email)
-        marked = QuestionnaireReminder.objects.filter(pk__in=keep, status=ReminderStatus.PENDING).update(
-            status=ReminderStatus.SENT, sent_at=now, emailed=email
-        )
+        marked = REMINDERS.mark(keep, status=ReminderStatus.SENT, sent_at=now, emailed=email)
         if marked == 0:  # handled by someone else after all: whoever changed the rows notified
             return LOST
         sent = [r for r in group if r.pk in keep]
@@ -433,28 +406,19 @@ class DeliverResult:
 
 
 def deliver_due(worker_id: str, now: datetime, limit: int = 200) -> DeliverResult:
-    """Claim and send due reminders, one at a time, until none is due or `limit` were claimed."""
+    """Claim and send due reminders, one at a time, until none is due or `limit` were claimed.
+    A reminder that fails keeps its claim: any worker retries it once the claim is stale, and the
+    planner moves it on once it is SEND_WINDOW late."""
     result = DeliverResult()
-    while result.claimed < limit and not jobs.stop_requested():
-        reminder = claim_one(worker_id, now)
-        if reminder is None:
-            break
-        try:
-            outcome = send(reminder, now=now)
-        except Exception:
-            # The claim stays: any worker retries the row once the claim is stale, and the
-            # planner moves it on once it is SEND_WINDOW late.
-            logger.exception("questionnaire reminder %s could not be sent", reminder.pk)
-            result.failed += 1
-            continue
-        if outcome == SENT:
-            result.sent += 1
-        elif outcome == CANCELLED:
-            result.cancelled += 1
-        elif outcome == POSTPONED:
-            result.postponed += 1
-        else:
-            result.lost += 1
+    REMINDERS.deliver(
+        worker_id,
+        now,
+        lambda reminder: send(reminder, now=now),
+        result,
+        limit=limit,
+        log=logger,
+        what="questionnaire reminder",
+    )
     return result
 
 

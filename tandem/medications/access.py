@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest
 
 from tandem.accounts.models import Role
 from tandem.audit.access import record_denied
+from tandem.lib.prepared import PreparedLookup
 from tandem.medications.models import Regimen, SideEffectReport
 from tandem.patients.access import PatientGrant, access_patient, audit_patient_read
 from tandem.patients.models import Category
@@ -62,6 +63,16 @@ def access_side_effect_report(grant: PatientGrant, request: HttpRequest, report_
     return report
 
 
+# Each dose a patient logs starts here: compiled once (tandem.lib.prepared).
+_OWN_REGIMEN = PreparedLookup(
+    lambda pk, user_id: Regimen.objects.select_related("patient").filter(
+        pk=pk, patient__portal_user_id=user_id, patient__is_active=True
+    ),
+    pk=int,
+    user_id=int,
+)
+
+
 def access_own_regimen(request: HttpRequest, regimen_id: Any) -> Regimen | None:
     """One of the signed-in patient's own medications, with the patient, in one query. None for
     a patient naming a medication that is not theirs; 404 (audited) for anybody not a patient."""
@@ -69,11 +80,7 @@ def access_own_regimen(request: HttpRequest, regimen_id: Any) -> Regimen | None:
 
     regimen = None
     if str(regimen_id).isdigit() and len(str(regimen_id)) < 19 and request.user.is_authenticated:
-        regimen = (
-            Regimen.objects.select_related("patient")
-            .filter(pk=int(regimen_id), patient__portal_user_id=request.user.pk, patient__is_active=True)
-            .first()
-        )
+        regimen = _OWN_REGIMEN.first(pk=int(regimen_id), user_id=int(request.user.pk))
     if regimen is None and not is_patient(request.user):
         record_denied(request, "MedicationAdministration", regimen_id)
         raise Http404

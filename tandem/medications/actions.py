@@ -13,6 +13,7 @@ from django.utils import timezone
 from tandem.accounts.models import User
 from tandem.audit.actions import audit_patient_event
 from tandem.audit.models import Action
+from tandem.lib.prepared import PreparedLookup
 from tandem.lib.timezones import day_bounds, local_date
 from tandem.medications.models import (
     DoseLog,
@@ -36,6 +37,25 @@ class MedicationError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+# The version an as-needed dose is checked against, on every dose logged: compiled once.
+_PRN_VERSION = PreparedLookup(
+    lambda regimen_id, moment: (
+        RegimenVersion.objects.filter(regimen_id=regimen_id, effective_at__lte=moment)
+        .order_by("-effective_at", "-number")
+        .only("regimen", "status", "schedule_kind", "prn_max_per_day")
+    ),
+    regimen_id=int,
+    moment=datetime,
+)
+
+
+def _prn_version_at(regimen: Regimen, moment: datetime) -> RegimenVersion | None:
+    version = _PRN_VERSION.first(regimen_id=regimen.pk, moment=moment)
+    if version is not None:
+        version.regimen = regimen
+    return version
 
 
 def _version_at(regimen: Regimen, moment: datetime, *fields: str) -> RegimenVersion | None:
@@ -77,7 +97,7 @@ def do_log_dose(
         if status == DoseStatus.AS_NEEDED:
             due_at = None
             taken_at = taken_at or now
-            version = _version_at(regimen, taken_at, "status", "schedule_kind", "prn_max_per_day")
+            version = _prn_version_at(regimen, taken_at)
             if version is None or version.status != RegimenStatus.ACTIVE:
                 raise MedicationError("regimen", "was not active at that time")
             if version.schedule_kind != ScheduleKind.AS_NEEDED:

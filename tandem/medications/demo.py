@@ -1,18 +1,19 @@
 """Demo medications: regimens with their titration history, 30 days of dose logs with realistic
-patterns (good, declining, erratic), monthly fills and a few labs."""
+patterns (good, declining, erratic), monthly fills and a few vitals; then demo_extra.py adds side
+effects, laboratory results and prescribing checks overridden."""
 
 from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.utils import timezone
 
 from tandem.accounts.models import Role
 from tandem.core.seeding import DemoContext
 from tandem.lib.timezones import local_date
+from tandem.medications import demo_extra
 from tandem.medications.actions import do_change_regimen, do_start_regimen
 from tandem.medications.models import DoseLog, DoseStatus, Fill, FillSource, LabResult, Regimen
 from tandem.medications.queries import patient_due_doses
@@ -32,8 +33,12 @@ PATTERNS = ["good", "good", "declining", "good", "erratic", "good", "good", "dec
 
 
 def build(ctx: DemoContext) -> None:
-    if Regimen.objects.filter(patient__organisation=ctx.orgs["demo-clinic"]).exists():
-        return
+    if not Regimen.objects.filter(patient__organisation=ctx.orgs["demo-clinic"]).exists():
+        _regimens(ctx)
+    demo_extra.build(ctx)
+
+
+def _regimens(ctx: DemoContext) -> None:
     rng = random.Random(4242)
     now = timezone.now()
     plans = {p.patient_id: p for p in TreatmentPlan.objects.filter(status="active").select_related("current")}
@@ -79,10 +84,6 @@ def build(ctx: DemoContext) -> None:
         _doses(patient, regimen, PATTERNS[i % len(PATTERNS)], rng, now, keep_today=i == 0)
         _fills(patient, regimen, drug_class, started, now, PATTERNS[i % len(PATTERNS)])
         ctx.count("regimens")
-        if i == 3:
-            _lithium(ctx, patient, prescriber.user, now)
-        if i == 1:
-            _side_effects(patient, regimen, prescriber.user, now)
         if key == "lamotrigine" or i % 5 == 0:
             LabResult.objects.create(
                 patient=patient,
@@ -100,98 +101,6 @@ def build(ctx: DemoContext) -> None:
                 observed_at=started,
                 entered_by=prescriber.user,
             )
-
-
-def _side_effects(patient: Patient, regimen: Regimen, prescriber: Any, now: datetime) -> None:
-    """Jim reported nausea and poor sleep after his increase (answered) and, yesterday, a heavier
-    burden still waiting for the prescriber."""
-    from tandem.medications.side_effect_actions import do_report_side_effect, do_respond_to_side_effect
-
-    portal = patient.portal_user or prescriber
-    first, _ = do_report_side_effect(
-        patient,
-        regimen=regimen,
-        frequency=3,
-        intensity=2,
-        burden=2,
-        symptoms=["nausea", "sleep"],
-        text="Queasy in the mornings since the dose went up.",
-        idempotency_key="demo-se-1",
-        acting_user=portal,
-        role="patient",
-        now=now - timedelta(days=10),
-    )
-    do_respond_to_side_effect(
-        first,
-        response="continue",
-        note="Common in the first weeks after an increase. Take it with breakfast; "
-        "tell me if it lasts beyond two more weeks.",
-        acting_user=prescriber,
-        role=Role.PRESCRIBER,
-        now=now - timedelta(days=9),
-    )
-    do_report_side_effect(
-        patient,
-        regimen=regimen,
-        frequency=5,
-        intensity=4,
-        burden=5,
-        symptoms=["sleep", "sexual"],
-        text="Hardly sleeping, and it is getting me down.",
-        idempotency_key="demo-se-2",
-        acting_user=portal,
-        role="patient",
-        now=now - timedelta(days=1),
-    )
-
-
-def _lithium(ctx: DemoContext, patient: Patient, prescriber: Any, now: datetime) -> None:
-    """A patient on lithium: a level 5 days after the start, one a little high after an increase."""
-    from tandem.medications.monitoring import do_record_lab
-
-    regimen = do_start_regimen(
-        patient,
-        drug_key="lithium",
-        drug_name="lithium",
-        drug_classes=["mood_stabiliser"],
-        dose_amount=Decimal(300),
-        times=["08:00", "20:00"],
-        reason="Augmentation after two antidepressant trials",
-        acting_user=prescriber,
-        role=Role.PRESCRIBER,
-        effective_at=now - timedelta(days=40),
-        indication="Treatment-resistant depression",
-    )
-    do_record_lab(
-        patient,
-        kind="lithium_level",
-        value=Decimal("0.5"),
-        unit="mmol/L",
-        observed_at=now - timedelta(days=34),
-        acting_user=prescriber,
-        role=Role.PRESCRIBER,
-        now=now,
-    )
-    do_change_regimen(
-        regimen,
-        kind="increase",
-        dose_amount=Decimal(450),
-        reason="Level 0.5, below the range",
-        acting_user=prescriber,
-        role=Role.PRESCRIBER,
-        effective_at=now - timedelta(days=20),
-    )
-    do_record_lab(
-        patient,
-        kind="lithium_level",
-        value=Decimal("0.9"),
-        unit="mmol/L",
-        observed_at=now - timedelta(days=14),
-        acting_user=prescriber,
-        role=Role.PRESCRIBER,
-        now=now,
-    )
-    ctx.count("regimens")
 
 
 def _doses(

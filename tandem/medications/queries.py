@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.utils import timezone
+
+from tandem.accounts.models import Role
 from tandem.lib.timezones import local_date
 from tandem.medications.models import DoseLog, Regimen, RegimenStatus, RegimenVersion, ScheduleKind
 from tandem.medications.schedule import DueDose, VersionSpan, due_doses, parse_times
-from tandem.patients.models import Patient
+from tandem.patients.models import CareTeamMember, Patient, active_on
 
 
 def spans(versions: list[RegimenVersion], tz: str, anchors: dict[int, date]) -> list[VersionSpan]:
@@ -68,3 +71,11 @@ def doses_for_day(patient: Patient, day: date) -> list[DoseRow]:
         DoseRow(regimens[d.regimen_id], d.due_at, logs.get((d.regimen_id, d.due_at)), by_id[d.version_id])
         for d in due
     ]
+
+
+def prescriber_names(patient: Patient) -> list[str]:
+    """The prescribers on the patient's team today: the people the report's alert reaches."""
+    members = CareTeamMember.objects.filter(
+        active_on(timezone.localdate()), patient=patient, role=Role.PRESCRIBER
+    ).select_related("user")
+    return sorted({m.user.display_name for m in members if m.user.is_active})

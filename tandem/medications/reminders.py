@@ -9,12 +9,13 @@
 - `send(reminder)` re-checks the dose and notifies the patient in the app and by e-mail.
 - `deliver_due(worker_id, now, limit)` claims and sends until nothing is due.
 
-Sent once: every change of a row's status is an UPDATE … WHERE status = 'pending', made in the
-same transaction as the notification, under a lock of the patient's row; a transaction whose
-UPDATE changes no row notifies nobody. A patient with several medications at 08:00 gets one
-reminder for 08:00, not one per medication. The e-mail is queued when that transaction commits
-(tandem.accounts.actions.do_notify): a crash between the commit and the queueing loses that
-e-mail (the in-app notification stays) rather than ever sending it twice.
+Sent once (the claim, the lease and the marks are tandem.core.claims): every change of a row's
+status is an UPDATE … WHERE status = 'pending', made in the same transaction as the notification,
+under a lock of the patient's row; a transaction whose UPDATE changes no row notifies nobody. A
+patient with several medications at 08:00 gets one reminder for 08:00, not one per medication. The
+e-mail is queued when that transaction commits (tandem.accounts.actions.do_notify): a crash between
+the commit and the queueing loses that e-mail (the in-app notification stays) rather than ever
+sending it twice.
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -36,6 +36,7 @@ from tandem.accounts.actions import do_notify
 from tandem.audit.actions import record_audit
 from tandem.audit.models import Action
 from tandem.core import jobs
+from tandem.core.claims import CANCELLED, LOST, SENT, UNCLAIMED, Claims, holds, lock_own_rows
 from tandem.lib.timezones import local_date
 from tandem.medications.models import DoseLog, DoseReminder, Regimen, RegimenVersion, ReminderStatus
 from tandem.medications.queries import patient_due_doses, spans
@@ -50,9 +51,10 @@ CLAIM_TIMEOUT = timedelta(minutes=5)
 # A reminder this late (the worker was down) is cancelled, not sent: it would only confuse.
 SEND_WINDOW = timedelta(hours=1)
 PLAN_BATCH = 500
-CLAIM_ATTEMPTS = 10
 
 EMAIL_SUBJECT = "Medication reminder"
+
+REMINDERS = Claims(DoseReminder, Q(status=ReminderStatus.PENDING), lease=CLAIM_TIMEOUT, window=SEND_WINDOW)
 
 
 def reminder_text(local_time: datetime) -> str:
@@ -190,13 +192,11 @@ def _plan_batch(
     # recorded or a regimen changed in between is caught again when the reminder is sent.
     with transaction.atomic():
         if gone:
-            result.cancelled += DoseReminder.objects.filter(
-                pk__in=gone, status=ReminderStatus.PENDING
-            ).update(status=ReminderStatus.CANCELLED)
+            result.cancelled += REMINDERS.mark(gone, status=ReminderStatus.CANCELLED)
         if back:
             result.revived += DoseReminder.objects.filter(
                 pk__in=back, status=ReminderStatus.CANCELLED
-            ).update(status=ReminderStatus.PENDING, claimed_by="", claimed_at=None)
+            ).update(status=ReminderStatus.PENDING, **UNCLAIMED)
         if new:
             created = DoseReminder.objects.bulk_create(new, ignore_conflicts=True)
             result.created += len(created)
@@ -215,35 +215,12 @@ def claim_one(worker_id: str, now: datetime) -> DoseReminder | None:
     UPDATE wait for the first and re-check its WHERE), and that worker moves on to the next row.
     Call it outside a transaction, so that the claim is visible to the other workers at once.
     """
-    stale = now - CLAIM_TIMEOUT
-    due = (
-        DoseReminder.objects.filter(
-            status=ReminderStatus.PENDING, due_at__lte=now, due_at__gte=now - SEND_WINDOW
-        )
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
-        .order_by("due_at", "pk")
-    )
-    for _ in range(CLAIM_ATTEMPTS):
-        row = due.values_list("pk", "claimed_at").first()
-        if row is None:
-            return None
-        if take(row[0], row[1], worker_id, now):
-            return DoseReminder.objects.get(pk=row[0])
-    return None  # lost every race this time; the next round finds the rest
+    return REMINDERS.claim_next(worker_id, now)
 
 
 def take(pk: int, seen_claimed_at: datetime | None, worker_id: str, now: datetime) -> bool:
     """The conditional UPDATE of a claim: True when this worker got the row."""
-    rows = DoseReminder.objects.filter(pk=pk, status=ReminderStatus.PENDING)
-    rows = (
-        rows.filter(claimed_at__isnull=True)
-        if seen_claimed_at is None
-        else rows.filter(claimed_at=seen_claimed_at)
-    )
-    return rows.update(claimed_by=worker_id[:64], claimed_at=now) == 1
-
-
-SENT, CANCELLED, LOST = "sent", "cancelled", "lost"
+    return REMINDERS.take(pk, seen_claimed_at, worker_id, now)
 
 
 def send(reminder: DoseReminder, *, now: datetime | None = None) -> str:
@@ -254,7 +231,7 @@ def send(reminder: DoseReminder, *, now: datetime | None = None) -> str:
     now = now or timezone.now()
     with transaction.atomic():
         patient = (
-            Patient.objects.select_for_update(**_lock_self())
+            Patient.objects.select_for_update(**lock_own_rows())
             .select_related("portal_user")
             .filter(pk=reminder.patient_id)
             .first()
@@ -266,30 +243,20 @@ def send(reminder: DoseReminder, *, now: datetime | None = None) -> str:
             .order_by("pk")
         )
         mine = next((r for r in group if r.pk == reminder.pk), None)
-        if mine is None or (mine.claimed_by, mine.claimed_at) != (reminder.claimed_by, reminder.claimed_at):
+        if not holds(mine, reminder):
             return LOST
         keep = _still_due(patient, group, now)
         drop = [r.pk for r in group if r.pk not in keep]
         if drop:
-            DoseReminder.objects.filter(pk__in=drop, status=ReminderStatus.PENDING).update(
-                status=ReminderStatus.CANCELLED
-            )
+            REMINDERS.mark(drop, status=ReminderStatus.CANCELLED)
         if not keep:
             return CANCELLED
-        marked = DoseReminder.objects.filter(pk__in=keep, status=ReminderStatus.PENDING).update(
-            status=ReminderStatus.SENT, sent_at=now
-        )
+        marked = REMINDERS.mark(keep, status=ReminderStatus.SENT, sent_at=now)
         if marked == 0:  # handled by someone else after all: whoever changed the rows notified
             return LOST
         assert patient is not None and patient.portal_user is not None
         _notify(patient, reminder.due_at, sorted(keep))
     return SENT if mine.pk in keep else CANCELLED
-
-
-def _lock_self() -> dict[str, Any]:
-    # PostgreSQL cannot lock the nullable side of the join to the portal user; SQLite ignores
-    # FOR UPDATE (its IMMEDIATE transactions already run one writer at a time).
-    return {"of": ("self",)} if connection.features.has_select_for_update_of else {}
 
 
 def _still_due(patient: Patient | None, group: list[DoseReminder], now: datetime) -> set[int]:
@@ -343,26 +310,19 @@ class DeliverResult:
 
 
 def deliver_due(worker_id: str, now: datetime, limit: int = 200) -> DeliverResult:
-    """Claim and send due reminders, one at a time, until none is due or `limit` were claimed."""
+    """Claim and send due reminders, one at a time, until none is due or `limit` were claimed.
+    A reminder that fails keeps its claim: it is retried by any worker once the claim is stale,
+    and given up (cancelled) once SEND_WINDOW has passed."""
     result = DeliverResult()
-    while result.claimed < limit and not jobs.stop_requested():
-        reminder = claim_one(worker_id, now)
-        if reminder is None:
-            break
-        try:
-            outcome = send(reminder, now=now)
-        except Exception:
-            # The claim stays: the row is retried by any worker once the claim is stale, and is
-            # given up (cancelled) once SEND_WINDOW has passed.
-            logger.exception("dose reminder %s could not be sent", reminder.pk)
-            result.failed += 1
-            continue
-        if outcome == SENT:
-            result.sent += 1
-        elif outcome == CANCELLED:
-            result.cancelled += 1
-        else:
-            result.lost += 1
+    REMINDERS.deliver(
+        worker_id,
+        now,
+        lambda reminder: send(reminder, now=now),
+        result,
+        limit=limit,
+        log=logger,
+        what="dose reminder",
+    )
     return result
 
 

@@ -19,10 +19,10 @@ from tandem.lib.api import ERRORS, WRITE_ERRORS, invalid, require_scope
 from tandem.medications.access import access_own_regimen
 from tandem.medications.actions import MedicationError
 from tandem.medications.models import SideEffectReport
+from tandem.medications.queries import prescriber_names
 from tandem.medications.side_effect_actions import TEXT_MAX, do_report_side_effect
 from tandem.medications.side_effects import FIBSER_MAX, SYMPTOMS, symptom_labels
 from tandem.patients.access import access_own_patient
-from tandem.portal.side_effect_views import prescriber_names
 
 router = Router(tags=["Side effects"])
 RESOURCE = "AdverseEvent"

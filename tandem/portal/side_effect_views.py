@@ -12,19 +12,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from tandem.accounts.models import Role
 from tandem.lib.http import AuthenticatedHttpRequest
 from tandem.lib.pagination import paginate
 from tandem.medications.access import access_side_effect_report
 from tandem.medications.actions import MedicationError
 from tandem.medications.models import Regimen, RegimenStatus, SideEffectReport
+from tandem.medications.queries import prescriber_names
 from tandem.medications.side_effect_actions import do_report_side_effect
 from tandem.medications.side_effects import FIBSER_ITEMS, FIBSER_MAX, SYMPTOMS, symptom_labels
 from tandem.patients.access import PatientGrant, access_own_patient
-from tandem.patients.models import CareTeamMember, Patient, active_on
+from tandem.patients.models import Patient
 
 ENTITY = "SideEffectReport"
 NOT_SURE = "not_sure"
@@ -85,14 +84,6 @@ def _current_regimens(patient: Patient) -> list[Regimen]:
             patient=patient, status__in=[RegimenStatus.ACTIVE, RegimenStatus.HELD]
         ).order_by("drug_name", "pk")
     )
-
-
-def prescriber_names(patient: Patient) -> list[str]:
-    """The prescribers on the patient's team today: the people the report's alert reaches."""
-    members = CareTeamMember.objects.filter(
-        active_on(timezone.localdate()), patient=patient, role=Role.PRESCRIBER
-    ).select_related("user")
-    return sorted({m.user.display_name for m in members if m.user.is_active})
 
 
 def _fibser(form: SideEffectForm) -> list[dict[str, Any]]:

@@ -13,9 +13,10 @@
 - `send(reminder)` re-checks the session (a cancelled or moved one sends nothing) and notifies
   the patient in the app and by e-mail, with no clinician, place or kind of visit in the words.
 
-Sent once: the row's status changes by UPDATE … WHERE status = 'pending' in the same transaction
-as the notification, under a lock of the patient's row. The e-mail is queued when that
-transaction commits (tandem.accounts.actions.do_notify).
+Sent once (the claim, the lease and the marks are tandem.core.claims): the row's status changes
+by UPDATE … WHERE status = 'pending' in the same transaction as the notification, under a lock
+of the patient's row. The e-mail is queued when that transaction commits
+(tandem.accounts.actions.do_notify).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +36,7 @@ from tandem.accounts.actions import do_notify
 from tandem.audit.actions import record_audit
 from tandem.audit.models import Action
 from tandem.core import jobs
+from tandem.core.claims import CANCELLED, LOST, SENT, UNCLAIMED, Claims, holds, lock_own_rows
 from tandem.lib.timezones import at_local, local_date
 from tandem.patients.models import Patient
 from tandem.therapy.models import ReminderLead, ReminderStatus, Session, SessionReminder, SessionStatus
@@ -49,9 +51,10 @@ HOURS_BEFORE = timedelta(hours=2)
 # The day-before reminder of a session is at most 25 hours ahead of it (a fall-back day).
 LONGEST_LEAD = timedelta(hours=25)
 PLAN_BATCH = 1000
-CLAIM_ATTEMPTS = 10
 
 EMAIL_SUBJECT = "Appointment reminder"
+
+REMINDERS = Claims(SessionReminder, Q(status=ReminderStatus.PENDING), lease=CLAIM_TIMEOUT, window=SEND_WINDOW)
 
 
 def due_at(lead: str, starts_at: datetime, tz: zoneinfo.ZoneInfo | str) -> datetime:
@@ -148,7 +151,7 @@ def plan_reminders(
             if back:
                 result.revived += SessionReminder.objects.filter(
                     pk__in=back, status=ReminderStatus.CANCELLED
-                ).update(status=ReminderStatus.PENDING, claimed_by="", claimed_at=None)
+                ).update(status=ReminderStatus.PENDING, **UNCLAIMED)
             if new:
                 result.created += len(SessionReminder.objects.bulk_create(new, ignore_conflicts=True))
         result.sessions += len(batch)
@@ -180,9 +183,7 @@ def _cancel_gone(start: datetime, end: datetime) -> int:
             gone.append(pk)
     if not gone:
         return 0
-    return SessionReminder.objects.filter(pk__in=gone, status=ReminderStatus.PENDING).update(
-        status=ReminderStatus.CANCELLED
-    )
+    return REMINDERS.mark(gone, status=ReminderStatus.CANCELLED)
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,39 +197,12 @@ def claim_one(worker_id: str, now: datetime) -> SessionReminder | None:
     read (NULL, or a claim older than CLAIM_TIMEOUT); of two workers that read the same row, the
     second UPDATE changes nothing and that worker moves on. Call it outside a transaction.
     """
-    stale = now - CLAIM_TIMEOUT
-    due = (
-        SessionReminder.objects.filter(
-            status=ReminderStatus.PENDING, due_at__lte=now, due_at__gte=now - SEND_WINDOW
-        )
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
-        .order_by("due_at", "pk")
-    )
-    for _ in range(CLAIM_ATTEMPTS):
-        row = due.values_list("pk", "claimed_at").first()
-        if row is None:
-            return None
-        if take(row[0], row[1], worker_id, now):
-            return SessionReminder.objects.get(pk=row[0])
-    return None
+    return REMINDERS.claim_next(worker_id, now)
 
 
 def take(pk: int, seen_claimed_at: datetime | None, worker_id: str, now: datetime) -> bool:
     """The conditional UPDATE of a claim: True when this worker got the row."""
-    rows = SessionReminder.objects.filter(pk=pk, status=ReminderStatus.PENDING)
-    rows = (
-        rows.filter(claimed_at__isnull=True)
-        if seen_claimed_at is None
-        else rows.filter(claimed_at=seen_claimed_at)
-    )
-    return rows.update(claimed_by=worker_id[:64], claimed_at=now) == 1
-
-
-SENT, CANCELLED, LOST = "sent", "cancelled", "lost"
-
-
-def _lock_self() -> dict[str, object]:
-    return {"of": ("self",)} if connection.features.has_select_for_update_of else {}
+    return REMINDERS.take(pk, seen_claimed_at, worker_id, now)
 
 
 def send(reminder: SessionReminder, *, now: datetime | None = None) -> str:
@@ -238,18 +212,18 @@ def send(reminder: SessionReminder, *, now: datetime | None = None) -> str:
     now = now or timezone.now()
     with transaction.atomic():
         patient = (
-            Patient.objects.select_for_update(**_lock_self())  # type: ignore[arg-type]
+            Patient.objects.select_for_update(**lock_own_rows())
             .select_related("portal_user")
             .filter(pk=reminder.patient_id)
             .first()
         )
         mine = (
-            SessionReminder.objects.select_for_update(**_lock_self())  # type: ignore[arg-type]
+            SessionReminder.objects.select_for_update(**lock_own_rows())
             .select_related("session")
             .filter(pk=reminder.pk, status=ReminderStatus.PENDING)
             .first()
         )
-        if mine is None or (mine.claimed_by, mine.claimed_at) != (reminder.claimed_by, reminder.claimed_at):
+        if not holds(mine, reminder):
             return LOST
         session = mine.session
         user = patient.portal_user if patient is not None else None
@@ -264,13 +238,9 @@ def send(reminder: SessionReminder, *, now: datetime | None = None) -> str:
             and due_at(mine.lead, session.starts_at, patient.time_zone) == mine.due_at
         )
         if not still:
-            SessionReminder.objects.filter(pk=mine.pk, status=ReminderStatus.PENDING).update(
-                status=ReminderStatus.CANCELLED
-            )
+            REMINDERS.mark([mine.pk], status=ReminderStatus.CANCELLED)
             return CANCELLED
-        marked = SessionReminder.objects.filter(pk=mine.pk, status=ReminderStatus.PENDING).update(
-            status=ReminderStatus.SENT, sent_at=now
-        )
+        marked = REMINDERS.mark([mine.pk], status=ReminderStatus.SENT, sent_at=now)
         if marked == 0:
             return LOST
         assert patient is not None and user is not None
@@ -312,22 +282,15 @@ class DeliverResult:
 def deliver_due(worker_id: str, now: datetime, limit: int = 200) -> DeliverResult:
     """Claim and send due reminders, one at a time, until none is due or `limit` were claimed."""
     result = DeliverResult()
-    while result.claimed < limit and not jobs.stop_requested():
-        reminder = claim_one(worker_id, now)
-        if reminder is None:
-            break
-        try:
-            outcome = send(reminder, now=now)
-        except Exception:
-            logger.exception("session reminder %s could not be sent", reminder.pk)
-            result.failed += 1
-            continue
-        if outcome == SENT:
-            result.sent += 1
-        elif outcome == CANCELLED:
-            result.cancelled += 1
-        else:
-            result.lost += 1
+    REMINDERS.deliver(
+        worker_id,
+        now,
+        lambda reminder: send(reminder, now=now),
+        result,
+        limit=limit,
+        log=logger,
+        what="session reminder",
+    )
     return result
 
 

@@ -63,13 +63,13 @@ def test_a_claim_takes_the_oldest_due_row_and_records_who_and_when(row):
     got = CLAIMS.claim_next("worker-a", NOW)
     assert got is not None and got.pk == oldest.pk
     assert (got.claimed_by, got.claimed_at) == ("worker-a", NOW)
-    assert CLAIMS.claim_next("worker-a", NOW).pk == later.pk  # type: ignore[union-attr]
+    assert CLAIMS.claim_next("worker-a", NOW).pk == later.pk
     assert CLAIMS.claim_next("worker-a", NOW) is None
 
 
 def test_rows_due_at_the_same_instant_are_claimed_in_id_order(row):
     first, second = row(), row()
-    assert [CLAIMS.claim_next("w", NOW).pk for _ in range(2)] == [first.pk, second.pk]  # type: ignore[union-attr]
+    assert [CLAIMS.claim_next("w", NOW).pk for _ in range(2)] == [first.pk, second.pk]
 
 
 def test_the_due_window_includes_both_ends(row):
@@ -229,7 +229,7 @@ def test_deliver_counts_each_outcome_and_a_failure_keeps_its_claim(row, caplog):
     failed = fresh(rows[1])
     assert (failed.status, failed.claimed_by) == (ReminderStatus.PENDING, "worker-a")
     assert CLAIMS.claim_next("worker-b", NOW + LEASE) is None  # retried once the lease has run out
-    assert CLAIMS.claim_next("worker-b", NOW + LEASE + timedelta(seconds=1)).pk == failed.pk  # type: ignore[union-attr]
+    assert CLAIMS.claim_next("worker-b", NOW + LEASE + timedelta(seconds=1)).pk == failed.pk
 
 
 def test_deliver_stops_at_its_limit_and_when_the_worker_is_asked_to_stop(row, monkeypatch):

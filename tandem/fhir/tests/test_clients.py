@@ -29,9 +29,11 @@ def test_fhirclient_reads_and_searches(live_server, personas):
     plan = SmartCarePlan.read(str(world.plan.pk), smart.server)
     assert plan.subject.reference == f"Patient/{personas.patient.pk}"
     search = SmartObservation.where(struct={"patient": str(personas.patient.pk), "category": "survey"})
-    scores = search.perform_resources(smart.server)
+    scores = list(search.perform_resources_iter(smart.server))
     assert sorted(o.valueQuantity.value for o in scores) == sorted(r.total or 0 for r in world.pat_responses)
-    bundle = SmartQR.where(struct={"_include": "QuestionnaireResponse:questionnaire"}).perform(smart.server)
+    bundle = next(
+        SmartQR.where(struct={"_include": "QuestionnaireResponse:questionnaire"}).perform_iter(smart.server)
+    )
     assert isinstance(bundle, SmartBundle) and bundle.total == 3
     assert {e.resource.resource_type for e in bundle.entry} == {"QuestionnaireResponse", "Questionnaire"}
     with pytest.raises(Exception, match="404"):
