@@ -135,7 +135,6 @@ def main(argv: list[str] | None = None) -> int:
             fhir_api.reads_and_searches(args.seed, requests=args.requests, warmup=args.warmup), ceiling
         )
         fhir_mixed = fhir_api.mixed_throughput(args.seed, f"sqlite:///{args.database.resolve()}")
-        bulk = fhir_bulk.run_all(args.seed)
         signals = measures.signals_all()
         pdc = medications.pdc_all()
         dosing = medications.dose_logging(f"sqlite:///{args.database.resolve()}")
@@ -143,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         pages_pg = subprocess_json(
             "pages_pg.py", "--patients", str(args.patients), "--requests", str(args.requests)
         )
+        # Last: the import works on a copy of the whole database, whose writing would disturb
+        # whatever ran next.
+        bulk = fhir_bulk.run_all(args.seed)
     except BenchmarkError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1
