@@ -58,6 +58,15 @@ except ImportError:  # the ceiling is then the standard library's
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak resident set size. Linux's getrusage() ru_maxrss keeps, across the
+    fork and exec that start a child, the parent's size at the fork; VmHWM in /proc/self/status
+    is the high-water mark of this program alone (getrusage where /proc is missing)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
