@@ -19,7 +19,6 @@ import argparse
 import http.client
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -225,7 +224,7 @@ def mixed_throughput(
     blocking_threads: int = 1,
 ) -> dict[str, Any]:
     from django.test import Client
-    from medications import _free_port, _wait_for
+    from medications import _free_port, _wait_for, start_server
 
     subject = Subject(seed)
     reads, searches = subject.reads(), subject.searches()
@@ -246,33 +245,7 @@ def mixed_throughput(
                 )
             )
     port = _free_port()
-    env = {
-        **os.environ,
-        "TANDEM_DATABASE_URL": database_url,
-        "TANDEM_PROFILE": "demo",
-        "TANDEM_REQUIRE_MFA": "false",
-        "DJANGO_SETTINGS_MODULE": "tandem.settings",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tandem",
-            "serve",
-            "--port",
-            str(port),
-            "--no-worker",
-            "--workers",
-            str(workers),
-            "--blocking-threads",
-            str(blocking_threads),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = start_server(database_url, port, workers=workers, blocking_threads=blocking_threads)
     try:
         _wait_for(port)
         _load(port, subject, plan[: clients * 10], clients)  # warm every worker up

@@ -117,33 +117,7 @@ def dose_logging(
         )
     before = DoseLog.objects.filter(regimen=regimen).count()
     port = _free_port()
-    env = {
-        **os.environ,
-        "TANDEM_DATABASE_URL": database_url,
-        "TANDEM_PROFILE": "demo",
-        "TANDEM_REQUIRE_MFA": "false",
-        "DJANGO_SETTINGS_MODULE": "tandem.settings",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tandem",
-            "serve",
-            "--port",
-            str(port),
-            "--no-worker",
-            "--workers",
-            str(workers),
-            "--blocking-threads",
-            str(blocking_threads),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = start_server(database_url, port, workers=workers, blocking_threads=blocking_threads)
     from tandem.accounts.actions import do_create_api_token
 
     token, raw = do_create_api_token(
@@ -208,6 +182,38 @@ def dose_logging(
         "workers": workers,
         "blocking_threads": blocking_threads,
     }
+
+
+def start_server(database_url: str, port: int, *, workers: int, blocking_threads: int) -> subprocess.Popen:
+    """`tandem serve` (no worker) on `database_url` in its own process group; stop it with
+    os.killpg(server.pid, 15)."""
+    env = {
+        **os.environ,
+        "TANDEM_DATABASE_URL": database_url,
+        "TANDEM_PROFILE": "demo",
+        "TANDEM_REQUIRE_MFA": "false",
+        "DJANGO_SETTINGS_MODULE": "tandem.settings",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tandem",
+            "serve",
+            "--port",
+            str(port),
+            "--no-worker",
+            "--workers",
+            str(workers),
+            "--blocking-threads",
+            str(blocking_threads),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _wait_for(port: int) -> None:

@@ -27,7 +27,7 @@ from django.db import transaction
 
 from tandem.fhir.bulk_chunks import BulkStore, Item
 from tandem.fhir.errors import FhirError
-from tandem.fhir.http import _refuse_constant
+from tandem.fhir.http import refuse_constant
 from tandem.fhir.importer import Imported, Importer, rewrite_references
 from tandem.fhir.transaction import Entry, _is_local, _order, parse_entry, run_transaction
 from tandem.measures.signals.deferred import deferred_recompute
@@ -147,7 +147,7 @@ def _parse(text: str) -> Any:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
             pass
-    return json.loads(text, parse_constant=_refuse_constant)
+    return json.loads(text, parse_constant=refuse_constant)
 
 
 def import_ndjson(path: Path, importer: Importer, progress: Progress = lambda n: None) -> Report:
@@ -252,7 +252,7 @@ def import_bundle(path: Path, importer: Importer, progress: Progress = lambda n:
         report.problems.append(Problem("file", f"larger than {MAX_FILE_BUNDLE_BYTES} bytes; send NDJSON"))
         return report
     try:
-        bundle = json.loads(path.read_bytes(), parse_constant=_refuse_constant)
+        bundle = json.loads(path.read_bytes(), parse_constant=refuse_constant)
     except ValueError as exc:
         report.problems.append(Problem("file", f"not valid JSON ({exc})"))
         return report

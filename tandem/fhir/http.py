@@ -33,8 +33,16 @@ def error_response(exc: FhirError) -> HttpResponse:
     return respond(exc.outcome, exc.status, exc.headers)
 
 
-def _refuse_constant(name: str) -> Any:
+def refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number FHIR allows")
+
+
+def declared_length(request: HttpRequest) -> int:
+    """The Content-Length the client sent (0 when missing or not a number)."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 def read_json(request: HttpRequest) -> dict[str, Any]:
@@ -44,11 +52,7 @@ def read_json(request: HttpRequest) -> dict[str, Any]:
         raise FhirError(
             415, "not-supported", f"Send the resource as {FHIR_JSON}, not {content_type or 'nothing'}."
         )
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_BODY_BYTES:
+    if declared_length(request) > MAX_BODY_BYTES:
         raise FhirError(413, "too-costly", f"The body is larger than {MAX_BODY_BYTES} bytes.")
     try:
         raw = request.body
@@ -58,10 +62,10 @@ def read_json(request: HttpRequest) -> dict[str, Any]:
         raise FhirError(413, "too-costly", f"The body is larger than {MAX_BODY_BYTES} bytes.")
     if not raw.strip():
         raise bad_request("The body is empty; send a FHIR resource.", code="structure")
-    if _depth_exceeds(raw, MAX_DEPTH):
+    if depth_exceeds(raw, MAX_DEPTH):
         raise bad_request(f"The JSON is nested deeper than {MAX_DEPTH} levels.", code="structure")
     try:
-        body = json.loads(raw, parse_constant=_refuse_constant)
+        body = json.loads(raw, parse_constant=refuse_constant)
     except UnicodeDecodeError:
         raise bad_request("The body is not UTF-8.", code="structure") from None
     except ValueError as exc:
@@ -71,7 +75,7 @@ def read_json(request: HttpRequest) -> dict[str, Any]:
     return body
 
 
-def _depth_exceeds(raw: bytes, limit: int) -> bool:
+def depth_exceeds(raw: bytes, limit: int) -> bool:
     """Whether brackets outside strings nest deeper than `limit`: checked before parsing, so a
     hostile body cannot exhaust the parser's recursion."""
     depth = 0

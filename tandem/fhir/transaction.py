@@ -22,7 +22,14 @@ from django.http import HttpRequest, HttpResponse
 from tandem.audit.access import record_denied
 from tandem.fhir.auth import authenticate
 from tandem.fhir.errors import FhirError, bad_request
-from tandem.fhir.http import ACCEPTED_TYPES, FHIR_JSON, _depth_exceeds, _refuse_constant, respond
+from tandem.fhir.http import (
+    ACCEPTED_TYPES,
+    FHIR_JSON,
+    declared_length,
+    depth_exceeds,
+    refuse_constant,
+    respond,
+)
 from tandem.fhir.importer import Imported, Importer, located, rewrite_references
 from tandem.fhir.interactions import base_url
 
@@ -69,21 +76,17 @@ def read_bundle(request: HttpRequest) -> dict[str, Any]:
         raise FhirError(
             415, "not-supported", f"Send the Bundle as {FHIR_JSON}, not {content_type or 'nothing'}."
         )
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_BUNDLE_BYTES:
+    if declared_length(request) > MAX_BUNDLE_BYTES:
         raise FhirError(413, "too-costly", f"The Bundle is larger than {MAX_BUNDLE_BYTES} bytes.")
     raw = request.read(MAX_BUNDLE_BYTES + 1)
     if len(raw) > MAX_BUNDLE_BYTES:
         raise FhirError(413, "too-costly", f"The Bundle is larger than {MAX_BUNDLE_BYTES} bytes.")
     if not raw.strip():
         raise bad_request("The body is empty; send a Bundle.", code="structure")
-    if _depth_exceeds(raw, 60):
+    if depth_exceeds(raw, 60):
         raise bad_request("The JSON is nested deeper than 60 levels.", code="structure")
     try:
-        body = json.loads(raw, parse_constant=_refuse_constant)
+        body = json.loads(raw, parse_constant=refuse_constant)
     except UnicodeDecodeError:
         raise bad_request("The body is not UTF-8.", code="structure") from None
     except ValueError as exc:

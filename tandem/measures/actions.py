@@ -259,19 +259,7 @@ def do_ingest_questionnaire_response(
     parsed = parse_response(resource, patient_id=patient.pk)
     try:
         return do_record_response(
-            patient,
-            instrument=parsed.definition.id,
-            answers=parsed.answers,
-            administered_by=AdministeredBy.EXTERNAL,
-            source=Source.FHIR,
-            idempotency_key=parsed.idempotency_key,
-            acting_user=acting_user,
-            request=request,
-            role=role,
-            authored_at=parsed.authored_at,
-            raw_resource=resource,
-            fhir_identifier=parsed.identifier,
-            now=now,
+            patient, request=request, **_external(parsed, resource, acting_user, role=role, now=now)
         )
     except MeasureError as exc:
         raise _input_error(parsed, exc) from None
@@ -291,22 +279,28 @@ def prepare_ingest(
     the caller has already validated the resource with fhir.resources (R4B)."""
     parsed = parse_response(resource, patient_id=patient.pk, structure_checked=structure_checked)
     try:
-        return prepare_response(
-            patient,
-            instrument=parsed.definition.id,
-            answers=parsed.answers,
-            administered_by=AdministeredBy.EXTERNAL,
-            source=Source.FHIR,
-            idempotency_key=parsed.idempotency_key,
-            acting_user=acting_user,
-            role=role,
-            authored_at=parsed.authored_at,
-            raw_resource=resource,
-            fhir_identifier=parsed.identifier,
-            now=now,
-        )
+        return prepare_response(patient, **_external(parsed, resource, acting_user, role=role, now=now))
     except MeasureError as exc:
         raise _input_error(parsed, exc) from None
+
+
+def _external(
+    parsed: ParsedResponse, resource: Any, acting_user: User | None, *, role: str, now: datetime | None
+) -> dict[str, Any]:
+    """A response from another system, as do_record_response and prepare_response take it."""
+    return {
+        "instrument": parsed.definition.id,
+        "answers": parsed.answers,
+        "administered_by": AdministeredBy.EXTERNAL,
+        "source": Source.FHIR,
+        "idempotency_key": parsed.idempotency_key,
+        "acting_user": acting_user,
+        "role": role,
+        "authored_at": parsed.authored_at,
+        "raw_resource": resource,
+        "fhir_identifier": parsed.identifier,
+        "now": now,
+    }
 
 
 def _input_error(parsed: ParsedResponse, exc: MeasureError) -> FhirInputError:
