@@ -4,8 +4,9 @@
   benchmark care manager, through the whole Django stack in-process, each audited: targets p95
   < 30 ms (read) and < 100 ms (search).
 - A mixed load through a real server (`tandem serve`, no worker) with audit on: client threads
-  send 60 % reads, 30 % searches and 10 % creates (a PHQ-9 QuestionnaireResponse, scored and
-  stored by the portal's action) as fast as they can; target ≥ 300 requests/s. The ceiling is
+  send 60 % reads, 30 % searches and 10 % creates (a PHQ-9 QuestionnaireResponse for one of 20
+  patients in turn, scored and stored by the portal's action, the patient's treat-to-target
+  signals recomputed) as fast as they can; target ≥ 300 requests/s. The ceiling is
   the same clients against GET /healthz (a bare endpoint) on the same server in the same run.
 The responses created are removed afterwards, so that runs stay comparable.
 
@@ -110,8 +111,9 @@ class Subject:
         do_revoke_api_token(self.token)
 
 
-def phq9_body(client: Any, subject: Subject, key: str) -> str:
-    """A PHQ-9 QuestionnaireResponse built from our own Questionnaire, as a client would."""
+def phq9_body(client: Any, subject: Subject, key: str, patient: int | None = None) -> str:
+    """A PHQ-9 QuestionnaireResponse for `patient` (the subject's first by default), built from
+    our own Questionnaire, as a client would."""
     response = client.get("/fhir/Questionnaire/phq-9", headers=subject.headers)
     questionnaire = response.json()
     items = [
@@ -128,7 +130,7 @@ def phq9_body(client: Any, subject: Subject, key: str) -> str:
             "status": "completed",
             "questionnaire": questionnaire["url"],
             "identifier": {"system": "urn:bench:responses", "value": key},
-            "subject": {"reference": f"Patient/{subject.patient}"},
+            "subject": {"reference": f"Patient/{patient or subject.patient}"},
             "authored": "2026-01-05T09:30:00+00:00",
             "item": items,
         }
@@ -241,7 +243,8 @@ def mixed_throughput(
                 (
                     "POST",
                     "/fhir/QuestionnaireResponse",
-                    phq9_body(body_client, subject, f"b{time.time_ns()}-{i}"),
+                    # spread over the subject's patients, as responses arrive from many patients
+                    phq9_body(body_client, subject, f"b{time.time_ns()}-{i}", subject.patients[i % len(subject.patients)]),
                 )
             )
     port = _free_port()

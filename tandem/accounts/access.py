@@ -7,6 +7,7 @@ from typing import Any
 from django.http import Http404, HttpRequest
 
 from tandem.accounts.models import CLINICAL_ROLES, Membership, Organisation, Role, User
+from tandem.lib.prepared import PreparedLookup
 
 
 def memberships(user: Any) -> list[Membership]:
@@ -14,13 +15,17 @@ def memberships(user: Any) -> list[Membership]:
         return []
     cached = getattr(user, "_tandem_memberships", None)
     if cached is None:
-        cached = list(
-            Membership.objects.filter(user=user, is_active=True, organisation__isnull=False).select_related(
-                "organisation"
-            )
-        )
-        user._tandem_memberships = cached
+        cached = user._tandem_memberships = _MEMBERSHIPS.all(user_id=user.pk)
     return cached
+
+
+# Nearly every request asks: compiled once (tandem.lib.prepared).
+_MEMBERSHIPS = PreparedLookup(
+    lambda user_id: Membership.objects.filter(
+        user_id=user_id, is_active=True, organisation__isnull=False
+    ).select_related("organisation"),
+    user_id=int,
+)
 
 
 def clinical_org_ids(user: Any) -> set[int]:

@@ -9,7 +9,8 @@ carries no patient context, so `patient/` scopes grant a clinician nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from django.http import HttpRequest
 
@@ -18,6 +19,7 @@ from tandem.accounts.models import ApiToken, User
 from tandem.accounts.tokens import authenticate_token
 from tandem.audit.access import record_denied
 from tandem.fhir.errors import FhirError
+from tandem.lib.prepared import PreparedLookup
 from tandem.patients.models import Patient
 
 
@@ -27,6 +29,12 @@ class Caller:
     token: ApiToken
     own_patient: Patient | None  # the portal record of the token's user, if they are a patient
     patient_context_only: bool = False  # only a patient/ scope allowed this interaction
+    # The patients this request is about, when it is known to be about them alone (a read, a
+    # search naming its patients): the policy then decides for these alone (fhir.policy).
+    within: frozenset[int] | None = None
+    # What the policy decided during this request (fhir.policy.grants), shared by the copies
+    # `replace` makes; never kept beyond the request.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def own_patient_id(self) -> int | None:
@@ -53,10 +61,21 @@ def authenticate(request: HttpRequest) -> Caller:
             401, "login", "The token is unknown, revoked or expired.", headers=_challenge("invalid_token")
         )
     request.user = token.user
-    own = (
-        Patient.objects.select_related("organisation").filter(portal_user=token.user, is_active=True).first()
-    )
-    return Caller(user=token.user, token=token, own_patient=own)
+    return Caller(user=token.user, token=token, own_patient=own_patient(token.user))
+
+
+# Every FHIR request looks it up: compiled once (tandem.lib.prepared).
+_OWN_PATIENT = PreparedLookup(
+    lambda user_id: Patient.objects.select_related("organisation").filter(
+        portal_user_id=user_id, is_active=True
+    ),
+    user_id=int,
+)
+
+
+def own_patient(user: User) -> Patient | None:
+    """The active portal record of this user, if they are a patient."""
+    return _OWN_PATIENT.first(user_id=user.pk)
 
 
 def _patient_scope_allows(granted: str, resource: str, interaction: str) -> bool:

@@ -29,13 +29,12 @@ from django.utils import timezone
 from tandem.accounts.models import ApiToken
 from tandem.audit.actions import record_audit_many
 from tandem.audit.models import Action
-from tandem.fhir.auth import Caller, permits
+from tandem.fhir.auth import Caller, own_patient, permits
 from tandem.fhir.models import KEEP_FOR, ExportJob, ExportLevel, ExportStatus
 from tandem.fhir.policy import bases, visible_patients
 from tandem.fhir.registry import REGISTRY, MemoryType, ResourceType
 from tandem.fhir.resources.group import member_ids
 from tandem.fhir.search import Query, ReferenceParam
-from tandem.patients.models import Patient
 
 logger = logging.getLogger(__name__)
 
@@ -119,10 +118,7 @@ def caller_of(token: ApiToken) -> Caller | None:
     """The caller the token stands for now, or None once it is revoked or expired."""
     if not token.is_usable():
         return None
-    own = (
-        Patient.objects.select_related("organisation").filter(portal_user=token.user, is_active=True).first()
-    )
-    return Caller(user=token.user, token=token, own_patient=own)
+    return Caller(user=token.user, token=token, own_patient=own_patient(token.user))
 
 
 def _run(job: ExportJob) -> str:

@@ -21,9 +21,8 @@ from tandem.fhir.auth import Caller, authenticate, permits, require
 from tandem.fhir.capability import capability_statement
 from tandem.fhir.errors import FhirError, bad_request, not_found
 from tandem.fhir.http import read_json, respond
-from tandem.fhir.policy import parse_patient_id
-from tandem.fhir.registry import ID_PATTERN, REGISTRY, Page, ResourceType
-from tandem.fhir.search import Query, Token
+from tandem.fhir.registry import ID_PATTERN, REGISTRY, Page, ResourceType, named_patients
+from tandem.fhir.search import Query
 from tandem.patients.models import Patient
 
 _TYPE_NAME = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
@@ -63,7 +62,7 @@ def search(request: HttpRequest, name: str, items: list[tuple[str, str]]) -> Htt
     rtype = resource_type(name, "search-type")
     caller = require(request, authenticate(request), name, "search")
     query = rtype.parse(items)
-    page = rtype.search(caller, query)
+    page = rtype.search(rtype.narrowed(caller, query), query)
     _audit_patient_probes(request, caller, rtype, query)
     included = _includes(request, caller, rtype, query, page.rows)
     rtype.audit(request, caller, page.rows, "search")
@@ -111,23 +110,11 @@ def _existing(caller: Caller, rtype: ResourceType, condition: str) -> Any | None
     return rows[0] if rows else None
 
 
-def _probed_patients(rtype: ResourceType, query: Query) -> set[int]:
-    found: set[int] = set()
-    for param, values in query.filters:
-        if param.name not in rtype.patient_params:
-            continue
-        for value in values:
-            pid = parse_patient_id(value.code if isinstance(value, Token) else value)
-            if pid is not None:
-                found.add(pid)
-    return found
-
-
 def _audit_patient_probes(request: HttpRequest, caller: Caller, rtype: ResourceType, query: Query) -> None:
     """A search naming patients the caller may not see: each such patient audited as a denial."""
     if rtype.need is None:
         return
-    named = _probed_patients(rtype, query)
+    named = named_patients(rtype, query)
     if not named:
         return
     hidden = named - rtype.visible_among(caller, named)

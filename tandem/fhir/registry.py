@@ -10,16 +10,17 @@ what /fhir/metadata declares is what the routes do. See README.md in this folder
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 
 from tandem.fhir.audit import record_reads
 from tandem.fhir.auth import Caller
-from tandem.fhir.policy import visible_patients
-from tandem.fhir.search import DateParam, Param, Query, TokenParam, parse_query
+from tandem.fhir.policy import grants, parse_patient_id
+from tandem.fhir.search import DateParam, Param, Query, Token, TokenParam, parse_query
+from tandem.lib.prepared import PreparedLookup
 
 ID_PATTERN = r"[A-Za-z0-9\-.]{1,64}"
 
@@ -54,6 +55,11 @@ class ResourceType:
     # Parameters that name a patient: a search naming one the caller may not see is audited as
     # a denial (its answer, an empty Bundle, is the same as for a patient that does not exist).
     patient_params: ClassVar[tuple[str, ...]] = ("patient", "subject")
+    # The field of a row holding its patient's id, when the policy filters on it (fhir.policy's
+    # `visible`) and every parameter of `patient_params` filters on it too. A read, or a search
+    # naming its patients, is then decided for those patients alone (`narrowed`): the same rows,
+    # from queries that filter on a short list of patients instead of carrying the whole policy.
+    patient_field: ClassVar[str] = ""
     documentation: ClassVar[str] = ""
 
     # --- what a type provides ----------------------------------------------------------------
@@ -88,7 +94,23 @@ class ResourceType:
 
     def read(self, caller: Caller, rid: str) -> Any | None:
         pk = self.parse_id(rid)
-        return None if pk is None else self.queryset(caller).filter(pk=pk).first()
+        if pk is None:
+            return None
+        if self.patient_field:
+            model = self.queryset(replace(caller, within=frozenset())).model
+            found = row_patient(caller, model, self.patient_field, pk)
+            if found is None:
+                return None
+            caller = found
+        return self.queryset(caller).filter(pk=pk).first()
+
+    def narrowed(self, caller: Caller, query: Query) -> Caller:
+        """The caller for this search: decided for the patients it names when it names some
+        (every row it can answer belongs to one of them), else as it is."""
+        if not self.patient_field:
+            return caller
+        named = named_patients(self, query)
+        return replace(caller, within=frozenset(named)) if named else caller
 
     def fetch(self, caller: Caller, ids: set[str]) -> list[Any]:
         pks = [pk for pk in (self.parse_id(i) for i in ids) if pk is not None]
@@ -106,11 +128,10 @@ class ResourceType:
         )
         if not any(o.lstrip("-") == "pk" for o in order):
             order.append("pk")
-        total = rows.count() if query.total else None
         if query.count == 0:
-            return Page([], total, False)
+            return Page([], rows.count() if query.total else None, False)
         found = list(rows.order_by(*order)[query.offset : query.offset + query.count + 1])
-        return Page(found[: query.count], total, len(found) > query.count)
+        return Page(found[: query.count], total_of(query, len(found), rows.count), len(found) > query.count)
 
     def audit(self, request: HttpRequest, caller: Caller, rows: list[Any], interaction: str) -> None:
         """One READ per patient touched; types that are not patient data audit nothing."""
@@ -123,12 +144,47 @@ class ResourceType:
         """Which of these patients' resources of this type the caller may see (a search naming
         any other is audited as a denial)."""
         assert self.need is not None
-        found = visible_patients(caller, self.need).filter(id__in=patient_ids)
-        return set(found.values_list("id", flat=True))
+        return set(grants(caller, patient_ids, self.need))
 
     def _id_q(self, token: Any) -> Q:
         pk = self.parse_id(token.code)
         return Q(pk=pk) if pk is not None else Q(pk__in=[])
+
+
+def total_of(query: Query, found: int, count: Callable[[], int]) -> int | None:
+    """`_total` for a page of `found` rows (one more than a page when there are more): known
+    without counting unless the page is full, or empty past the first."""
+    if not query.total:
+        return None
+    if found <= query.count and (found or not query.offset):
+        return query.offset + found
+    return count()
+
+
+def named_patients(rtype: ResourceType, query: Query) -> set[int]:
+    """The patients a search names through its patient parameters."""
+    found: set[int] = set()
+    for param, values in query.filters:
+        if param.name not in rtype.patient_params:
+            continue
+        for value in values:
+            pid = parse_patient_id(value.code if isinstance(value, Token) else value)
+            if pid is not None:
+                found.add(pid)
+    return found
+
+
+def row_patient(caller: Caller, model: type[Model], field: str, pk: Any) -> Caller | None:
+    """The caller decided for the patient of this row (None when there is no such row)."""
+    key = (model, field)
+    if key not in _PATIENT_OF:
+        _PATIENT_OF[key] = PreparedLookup(lambda pk: model._default_manager.filter(pk=pk).only(field), pk=int)
+    row = _PATIENT_OF[key].first(pk=pk)
+    pid = None if row is None else getattr(row, "pk" if field == "id" else field)
+    return None if pid is None else replace(caller, within=frozenset({pid}))
+
+
+_PATIENT_OF: dict[tuple[type[Model], str], PreparedLookup[Any]] = {}
 
 
 def _id_match(resource: dict[str, Any], token: Any) -> bool:

@@ -12,14 +12,15 @@ across sources exactly as for a single table.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from django.db.models import F, IntegerField, Model, Q, QuerySet, Value
 
 from tandem.fhir.audit import record_reads
 from tandem.fhir.auth import Caller
-from tandem.fhir.policy import visible_patients
-from tandem.fhir.registry import Page, ResourceType
+from tandem.fhir.policy import grants
+from tandem.fhir.registry import Page, ResourceType, row_patient, total_of
 from tandem.fhir.search import NOTHING, DateParam, Param, Query, ReferenceParam, Token
 
 
@@ -71,6 +72,8 @@ class UnionType(ResourceType):
     # `sorts` maps a _sort key to one of these, or to "_id" (by source, then primary key).
     columns: ClassVar[tuple[str, ...]] = ()
     default_sort = ("-date",)  # columns, "-" for descending
+    # Here `patient_field` names the key of each source's `fields` that holds its patient (the
+    # field its `base` applies the policy to).
 
     # --- ids --------------------------------------------------------------------------------
 
@@ -92,6 +95,12 @@ class UnionType(ResourceType):
         if found is None:
             return None
         source = self.sources[found[0]]
+        if self.patient_field:
+            model = source.base(replace(caller, within=frozenset())).model
+            narrowed = row_patient(caller, model, source.fields[self.patient_field], found[1])
+            if narrowed is None:
+                return None
+            caller = narrowed
         return source.load(source.base(caller)).filter(pk=found[1]).first()
 
     def fetch(self, caller: Caller, ids: set[str]) -> list[Any]:
@@ -144,10 +153,10 @@ class UnionType(ResourceType):
     def search(self, caller: Caller, query: Query) -> Page:
         parts = [self._part(caller, i, query) for i in range(len(self.sources))]
         combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-        total = combined.count() if query.total else None
         if query.count == 0:
-            return Page([], total, False)
+            return Page([], combined.count() if query.total else None, False)
         window = list(combined.order_by(*self._order(query))[query.offset : query.offset + query.count + 1])
+        total = total_of(query, len(window), combined.count)
         keys = [(r["u_src"], r["u_pk"]) for r in window[: query.count]]
         by_source: dict[int, list[int]] = {}
         for index, pk in keys:
@@ -174,7 +183,5 @@ class UnionType(ResourceType):
     def visible_among(self, caller: Caller, patient_ids: set[int]) -> set[int]:
         seen: set[int] = set()
         for need in sorted({s.need for s in self.sources}):
-            seen |= set(
-                visible_patients(caller, need).filter(id__in=patient_ids).values_list("id", flat=True)
-            )
+            seen |= set(grants(caller, patient_ids, need))
         return seen

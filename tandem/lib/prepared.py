@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.db import connections
@@ -40,12 +40,14 @@ class _Compiled:
     start: int
     end: int
     populators: list[Any]
+    annotations: dict[str, int]  # annotation → its column
 
 
 class PreparedLookup(Generic[M]):
     """`PreparedLookup(lambda pk, user_id: Model.objects.filter(...), pk=int, user_id=int)`:
-    the keyword arguments name each argument's type (int, str or datetime) so that a placeholder
-    of that type can be made; a datetime is compared with a DateTimeField."""
+    the keyword arguments name each argument's type (int, str, date or datetime) so that a
+    placeholder of that type can be made; a datetime is compared with a DateTimeField, a date
+    with a DateField. An argument may appear several times; annotations are set on the object."""
 
     def __init__(self, build: Callable[..., QuerySet[M]], **types: type) -> None:
         self.build = build
@@ -60,6 +62,8 @@ class PreparedLookup(Generic[M]):
             return f"\x1fprepared-{n}\x1f"
         if kind is datetime:
             return datetime(2999, 1, 1, tzinfo=UTC) + timedelta(seconds=n)
+        if kind is date:
+            return date(2999, 1, 1) + timedelta(days=n)
         raise TypeError(f"no placeholder for {kind!r}")
 
     @staticmethod
@@ -67,20 +71,24 @@ class PreparedLookup(Generic[M]):
         """The value as the database receives it (datetimes are adapted: a string on SQLite)."""
         if kind is datetime:
             return connections[alias].ops.adapt_datetimefield_value(value)
+        if kind is date:
+            return connections[alias].ops.adapt_datefield_value(value)
         return value
 
-    def _compile(self, alias: str) -> _Compiled:
+    def _compile(self, alias: str, *, every: bool = False) -> _Compiled:
         placeholders = {name: self._placeholder(kind) for name, kind in self.types.items()}
-        queryset = self.build(**placeholders)[:1]
+        queryset = self.build(**placeholders)
+        if not every:
+            queryset = queryset[:1]
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         by_value = {self._param(alias, self.types[name], value): name for name, value in placeholders.items()}
         slots = {
             i: (by_value[p], self.types[by_value[p]])
             for i, p in enumerate(params)
-            if isinstance(p, int | str | datetime) and p in by_value
+            if isinstance(p, int | str | date) and p in by_value
         }
-        if sorted(name for name, _ in slots.values()) != sorted(placeholders):
+        if {name for name, _ in slots.values()} != set(placeholders):
             raise ValueError("each argument must appear in the query exactly as passed")
         klass_info = compiler.klass_info
         select = compiler.select
@@ -96,24 +104,38 @@ class PreparedLookup(Generic[M]):
             start=start,
             end=end,
             populators=get_related_populators(klass_info, select, alias),
+            annotations=dict(compiler.annotation_col_map or {}),
         )
 
     def first(self, using: str = "default", **values: Any) -> M | None:
-        compiled = self._compiled.get(using)
+        """What `queryset.first()` answers."""
+        found = self._run(using, False, values)
+        return found[0] if found else None
+
+    def all(self, using: str = "default", **values: Any) -> list[M]:
+        """What `list(queryset)` answers."""
+        return self._run(using, True, values)
+
+    def _run(self, using: str, every: bool, values: dict[str, Any]) -> list[M]:
+        key = f"{using}:{'all' if every else 'first'}"
+        compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[using] = self._compile(using)
+            compiled = self._compiled[key] = self._compile(using, every=every)
         params = list(compiled.params)
         for i, (name, kind) in compiled.slots.items():
             params[i] = self._param(using, kind, values[name])
         with connections[using].cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
+            rows = cursor.fetchall()
         if compiled.converters:
-            row = next(iter(compiled.compiler.apply_converters([row], compiled.converters)))
+            rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
         model = compiled.compiler.klass_info["model"]
-        obj = model.from_db(using, compiled.init_list, row[compiled.start : compiled.end])
-        for populator in compiled.populators:
-            populator.populate(row, obj)
-        return obj
+        found = []
+        for row in rows:
+            obj = model.from_db(using, compiled.init_list, row[compiled.start : compiled.end])
+            for populator in compiled.populators:
+                populator.populate(row, obj)
+            for name, column in compiled.annotations.items():
+                setattr(obj, name, row[column])
+            found.append(obj)
+        return found

@@ -72,6 +72,7 @@ def _event_q(token: Token) -> Q:
 class AdverseEventType(ResourceType):
     name = "AdverseEvent"
     need = Category.MEDICATIONS
+    patient_field = "patient_id"
     params = (
         *patient_params(),
         DateParam("date", "reported_at"),

@@ -74,6 +74,7 @@ def _cancellation(session: Session) -> dict[str, Any]:
 class AppointmentType(ResourceType):
     name = "Appointment"
     need = Category.THERAPY_SUMMARIES
+    patient_field = "patient_id"
     params = (
         *patient_params(),
         DateParam("date", "starts_at", doc="when it starts"),

@@ -46,6 +46,7 @@ def _category_q(token: Token) -> Q:
 class CarePlanType(ResourceType):
     name = "CarePlan"
     need = Category.PLAN
+    patient_field = "patient_id"
     params = (
         *patient_params(),
         TokenParam("status", q=_status_q),

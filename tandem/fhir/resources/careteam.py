@@ -29,6 +29,7 @@ def _status_q(token: Token) -> Q:
 class CareTeamType(ResourceType):
     name = "CareTeam"
     need = RECORD
+    patient_field = "id"
     params = (*patient_params("pk"), TokenParam("status", q=_status_q))
     sorts = {"_id": "pk"}
     default_sort = ("pk",)

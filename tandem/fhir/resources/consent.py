@@ -33,6 +33,7 @@ def _status_q(token: Token) -> Q:
 class ConsentType(ResourceType):
     name = "Consent"
     need = RECORD
+    patient_field = "patient_id"
     params = (*patient_params(), TokenParam("status", q=_status_q), DateParam("date", "recorded_at"))
     sorts = {"_id": "pk", "date": "recorded_at"}
     default_sort = ("-recorded_at",)

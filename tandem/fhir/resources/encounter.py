@@ -37,6 +37,7 @@ def _status_q(token: Token) -> Q:
 class EncounterType(ResourceType):
     name = "Encounter"
     need = Category.THERAPY_SUMMARIES
+    patient_field = "patient_id"
     params = (
         *patient_params(),
         DateParam("date", "starts_at", doc="when it took place"),

@@ -29,6 +29,7 @@ def _status_q(token: Token) -> Q:
 class FlagType(ResourceType):
     name = "Flag"
     need = SAFETY
+    patient_field = "patient_id"
     params = (*patient_params(), TokenParam("status", q=_status_q), DateParam("date", "opened_at"))
     sorts = {"_id": "pk", "date": "opened_at"}
     default_sort = ("-opened_at",)

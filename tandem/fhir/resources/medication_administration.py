@@ -102,6 +102,7 @@ def scheduled_dose(patient: Patient, regimen: Regimen, moment: datetime) -> date
 class MedicationAdministrationType(ResourceType):
     name = NAME
     need = Category.MEDICATIONS
+    patient_field = "patient_id"
     interactions = ("read", "search-type", "create")
     conditional_create = True
     params = (

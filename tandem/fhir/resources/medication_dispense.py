@@ -99,6 +99,7 @@ def may_dispense(caller: Caller, patient: Patient) -> str | None:
 class MedicationDispenseType(ResourceType):
     name = NAME
     need = Category.MEDICATIONS
+    patient_field = "patient_id"
     interactions = ("read", "search-type", "create")
     conditional_create = True
     params = (

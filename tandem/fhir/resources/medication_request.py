@@ -60,6 +60,7 @@ def requester_id(regimen: Regimen) -> int | None:
 class MedicationRequestType(ResourceType):
     name = "MedicationRequest"
     need = Category.MEDICATIONS
+    patient_field = "patient_id"
     params = (
         *patient_params(),
         TokenParam("status", q=_status_q, doc="active, on-hold, stopped or completed"),

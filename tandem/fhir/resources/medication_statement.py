@@ -40,6 +40,7 @@ def _status_q(token: Token) -> Q:
 class MedicationStatementType(ResourceType):
     name = "MedicationStatement"
     need = Category.MEDICATIONS
+    patient_field = "patient_id"
     params = (
         *patient_params(),
         TokenParam("status", q=_status_q, doc="active, on-hold, stopped or completed"),

@@ -67,6 +67,7 @@ def _from_score(response: InstrumentResponse) -> list[str]:
 class ObservationType(UnionType):
     name = OBS
     need = Category.MEASURES  # and "medications" for labs and vitals: see the sources
+    patient_field = "patient"
     interactions = ("read", "search-type", "create")
     conditional_create = True
     sources = (ScoreSource(), LabSource(), VitalSource())

@@ -33,6 +33,7 @@ def _identifier_q(token: Token) -> Q:
 class PatientType(ResourceType):
     name = "Patient"
     need = RECORD
+    patient_field = "id"
     params = (
         TokenParam("identifier", q=_identifier_q, doc="the MRN: urn:tandem:mrn:<organisation>|<mrn>"),
         StringParam("name", ("given_name", "family_name", "preferred_name")),

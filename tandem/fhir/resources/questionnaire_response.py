@@ -68,6 +68,7 @@ def identifier_of(row: InstrumentResponse) -> dict[str, str] | None:
 class QuestionnaireResponseType(ResourceType):
     name = "QuestionnaireResponse"
     need = Category.MEASURES
+    patient_field = "patient_id"
     interactions = ("read", "search-type", "create")
     conditional_create = True
     params = (

@@ -174,6 +174,7 @@ class HandoffSource(Source):
 class TaskType(UnionType):
     name = "Task"
     need = SAFETY
+    patient_field = "patient"
     sources = (RiskAssessmentSource(), HandoffSource())
     columns = ("authored",)
     params = (

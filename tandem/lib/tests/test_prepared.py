@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import Exists, OuterRef
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -94,3 +96,62 @@ def test_an_argument_missing_from_the_query_is_refused():
     broken = PreparedLookup(lambda pk, unused: Regimen.objects.filter(pk=pk), pk=int, unused=int)
     with pytest.raises(ValueError, match="each argument"):
         broken.first(pk=1, unused=2)
+
+
+ALL_AT = PreparedLookup(
+    lambda regimen_id, moment: (
+        RegimenVersion.objects.filter(regimen_id=regimen_id, effective_at__lte=moment)
+        .annotate(
+            later=Exists(RegimenVersion.objects.filter(regimen_id=regimen_id, number__gt=OuterRef("number")))
+        )
+        .order_by("-effective_at", "-number")
+    ),
+    regimen_id=int,
+    moment=datetime,
+)
+
+
+def _later(version: Any) -> bool:
+    return bool(version.later)
+
+
+def test_every_row_with_its_annotations_and_an_argument_used_twice(personas):
+    regimen, started = _regimen(personas)
+    for offset in (timedelta(days=-1), timedelta(days=3), timedelta(days=9)):
+        moment = started + offset
+        expected = list(
+            RegimenVersion.objects.filter(regimen_id=regimen.pk, effective_at__lte=moment)
+            .annotate(
+                later=Exists(
+                    RegimenVersion.objects.filter(regimen_id=regimen.pk, number__gt=OuterRef("number"))
+                )
+            )
+            .order_by("-effective_at", "-number")
+        )
+        found = ALL_AT.all(regimen_id=regimen.pk, moment=moment)
+        assert [(v.pk, _later(v)) for v in found] == [(v.pk, _later(v)) for v in expected], offset
+    assert [_later(v) for v in ALL_AT.all(regimen_id=regimen.pk, moment=started + timedelta(days=9))] == [
+        False,
+        True,
+    ]
+
+
+def test_a_date_argument_matches_a_date_field(personas):
+    from tandem.patients.models import CareTeamMember, active_on
+
+    members = PreparedLookup(
+        lambda patient_id, day: CareTeamMember.objects.filter(active_on(day), patient_id=patient_id).order_by(
+            "pk"
+        ),
+        patient_id=int,
+        day=date,
+    )
+    today = timezone.localdate()
+    for day in (today - timedelta(days=400), today, today + timedelta(days=1)):
+        expected = list(
+            CareTeamMember.objects.filter(active_on(day), patient_id=personas.patient.pk).order_by("pk")
+        )
+        assert [m.pk for m in members.all(patient_id=personas.patient.pk, day=day)] == [
+            m.pk for m in expected
+        ]
+    assert members.all(patient_id=personas.patient.pk, day=today)  # the care team is there today
