@@ -96,7 +96,7 @@ def database_from_url(name: str, url: str, *, base_dir: str) -> dict:
         if not os.path.isabs(path):
             path = os.path.join(base_dir, path)
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "tandem.lib.sqlite",
             "NAME": path,
             "CONN_MAX_AGE": 60,
             "OPTIONS": {
