@@ -13,8 +13,9 @@ and the element, or the existing resource); so does the whole chunk when the bul
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
@@ -27,6 +28,7 @@ from tandem.accounts.models import CLINICAL_ROLES, Membership, Organisation
 from tandem.audit.actions import patient_event, record_audit_many
 from tandem.audit.models import Action
 from tandem.fhir.auth import Caller, permits
+from tandem.fhir.bulk_rows import FastInsert
 from tandem.fhir.importer import Imported, Importer, patient_fields
 from tandem.fhir.policy import parse_patient_id
 from tandem.fhir.structure import RepeatedValidator
@@ -63,15 +65,27 @@ class BulkStore:
     responses: RepeatedValidator = field(
         default_factory=lambda: RepeatedValidator(QuestionnaireResponse, "item", QuestionnaireResponseItem)
     )
+    rows: FastInsert[InstrumentResponse] = field(default_factory=lambda: FastInsert(InstrumentResponse))
 
-    def store(self, items: list[Item]) -> ChunkResult:
-        """Store what can be stored in bulk; the rest is left, in line order."""
+    def store(
+        self,
+        items: list[Item],
+        prepared: dict[int, Prepared] | None = None,
+        rows: dict[int, tuple[Any, ...]] | None = None,
+    ) -> ChunkResult:
+        """Store what can be stored in bulk; the rest is left, in line order. `prepared`: the
+        responses already checked and scored (prepare_responses), by line; `rows`: the values
+        of some of their rows (self.rows.values), by id() of the response."""
         result = ChunkResult()
+        handlers: dict[str, Callable[[list[Item]], tuple[dict[int, Imported], list[Item]]]] = {
+            "Patient": self._patients,
+            "QuestionnaireResponse": lambda group: self._responses(group, prepared or {}, rows or {}),
+        }
         by_type: dict[str, list[Item]] = {}
         for item in items:
             by_type.setdefault(str(item.resource.get("resourceType")), []).append(item)
         for name, group in by_type.items():
-            handler = {"Patient": self._patients, "QuestionnaireResponse": self._responses}.get(name)
+            handler = handlers.get(name)
             if handler is None:
                 result.left += group
                 continue
@@ -128,13 +142,62 @@ class BulkStore:
 
     # --- questionnaire responses ------------------------------------------------------------
 
-    def _responses(self, items: list[Item]) -> tuple[dict[int, Imported], list[Item]]:
+    def _response_caller(self) -> Caller | None:
+        """The importer, when it may create responses in bulk (a clinician's token); None: each
+        is left to the one-by-one path, which says why not."""
         caller = permits(self.importer.caller, "QuestionnaireResponse", "create")
         if caller is None or caller.own_patient is not None or caller.patient_context_only:
-            return {}, items
+            return None
         user = caller.user
         if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return None
+        return caller
+
+    def _responses(
+        self, items: list[Item], prepared: dict[int, Prepared], rows: dict[int, tuple[Any, ...]]
+    ) -> tuple[dict[int, Imported], list[Item]]:
+        caller = self._response_caller()
+        if caller is None:
             return {}, items
+        now = timezone.now()
+        ready, left = self.prepare_responses([i for i in items if i.line not in prepared], now=now)
+        ready += [(i, prepared[i.line]) for i in items if i.line in prepared]
+        ready.sort(key=lambda pair: pair[0].line)
+        fresh: list[tuple[Item, Prepared]] = []
+        keys: set[tuple[int, str]] = set()
+        for item, ingest in ready:
+            key = (ingest.response.patient_id, ingest.response.idempotency_key)
+            if key in keys:
+                left.append(item)  # the second finds the first
+                continue
+            keys.add(key)
+            fresh.append((item, ingest))
+        taken = set(
+            InstrumentResponse.objects.filter(
+                patient_id__in={k[0] for k in keys}, idempotency_key__in={k[1] for k in keys}
+            ).values_list("patient_id", "idempotency_key")
+        )
+        new = [(i, p) for i, p in fresh if (p.response.patient_id, p.response.idempotency_key) not in taken]
+        left += [i for i, p in fresh if (p.response.patient_id, p.response.idempotency_key) in taken]
+        do_store_responses(
+            [p for _, p in new],
+            acting_user=caller.user,
+            request=self.importer.request,
+            now=now,
+            insert=lambda responses: self.rows.insert(responses, rows),
+        )
+        stored = {i.line: Imported("QuestionnaireResponse", str(p.response.pk), True) for i, p in new}
+        return stored, left
+
+    def prepare_responses(
+        self, items: list[Item], *, now: datetime, known_only: bool = False
+    ) -> tuple[list[tuple[Item, Prepared]], list[Item]]:
+        """Every check of a response and its scoring, without a write: (item, what to store) for
+        those that pass, the others left. With `known_only`, without a query either: a response
+        for a patient not already learnt about is left."""
+        caller = self._response_caller()
+        if caller is None:
+            return [], items
         wanted: dict[int, int] = {}  # line → patient id
         for item in items:
             subject = item.resource.get("subject")
@@ -142,11 +205,10 @@ class BulkStore:
             patient_id = parse_patient_id(reference) if reference else None
             if patient_id is not None:
                 wanted[item.line] = patient_id
-        self._learn(caller, set(wanted.values()))
-        now = timezone.now()
+        if not known_only:
+            self._learn(caller, set(wanted.values()))
         left: list[Item] = []
         ready: list[tuple[Item, Prepared]] = []
-        keys: set[tuple[int, str]] = set()
         for item in items:
             patient_id = wanted.get(item.line)
             patient = self.patients.get(patient_id) if patient_id is not None else None
@@ -158,27 +220,19 @@ class BulkStore:
                 if not self.responses.is_valid(item.resource):
                     raise ValueError("not valid")  # the one-by-one path says where
                 prepared = prepare_ingest(
-                    patient, item.resource, user, role=role, now=now, structure_checked=True
+                    patient, item.resource, caller.user, role=role, now=now, structure_checked=True
                 )
             except Exception:
                 left.append(item)
                 continue
-            key = (patient.pk, prepared.response.idempotency_key)
-            if key in keys:
-                left.append(item)  # the second finds the first
-                continue
-            keys.add(key)
             ready.append((item, prepared))
-        taken = set(
-            InstrumentResponse.objects.filter(
-                patient_id__in={k[0] for k in keys}, idempotency_key__in={k[1] for k in keys}
-            ).values_list("patient_id", "idempotency_key")
-        )
-        new = [(i, p) for i, p in ready if (p.response.patient_id, p.response.idempotency_key) not in taken]
-        left += [i for i, p in ready if (p.response.patient_id, p.response.idempotency_key) in taken]
-        do_store_responses([p for _, p in new], acting_user=user, request=self.importer.request, now=now)
-        stored = {i.line: Imported("QuestionnaireResponse", str(p.response.pk), True) for i, p in new}
-        return stored, left
+        return ready, left
+
+    def learn(self, patient_ids: set[int]) -> None:
+        """What prepare_responses needs to know about these patients, read now."""
+        caller = self._response_caller()
+        if caller is not None:
+            self._learn(caller, patient_ids)
 
     def _learn(self, caller: Caller, patient_ids: set[int]) -> None:
         """The patients (active, with their organisation) and the role in which the caller may

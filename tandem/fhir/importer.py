@@ -283,6 +283,41 @@ def rewrite_references(
 ) -> Any:
     """A copy of `value` with each `reference` that `resolve` knows replaced by Tandem's own;
     a FhirError (400) naming the element when one that `refuse` recognises cannot be resolved."""
+    try:
+        return _rewritten(value, resolve, refuse)
+    except _Refused:  # walked again, naming the element on the way
+        return _rewritten_at(value, resolve, where, refuse)
+
+
+class _Refused(Exception):
+    pass
+
+
+def _rewritten(value: Any, resolve: Callable[[str], str | None], refuse: Callable[[str], bool]) -> Any:
+    """rewrite_references without the element's name at each step (the common case)."""
+    if isinstance(value, dict):
+        copied: dict[str, Any] = {}
+        for key, item in value.items():
+            if key == "reference" and isinstance(item, str):
+                found = resolve(item)
+                if found is None and refuse(item):
+                    raise _Refused
+                copied[key] = found or item
+            elif isinstance(item, (dict, list)):
+                copied[key] = _rewritten(item, resolve, refuse)
+            else:
+                copied[key] = item
+        return copied
+    if isinstance(value, list):
+        return [
+            _rewritten(item, resolve, refuse) if isinstance(item, (dict, list)) else item for item in value
+        ]
+    return value
+
+
+def _rewritten_at(
+    value: Any, resolve: Callable[[str], str | None], where: str, refuse: Callable[[str], bool]
+) -> Any:
     if isinstance(value, dict):
         copied: dict[str, Any] = {}
         for key, item in value.items():
@@ -298,10 +333,10 @@ def rewrite_references(
                     )
                 copied[key] = found or item
             else:
-                copied[key] = rewrite_references(item, resolve, path, refuse)
+                copied[key] = _rewritten_at(item, resolve, path, refuse)
         return copied
     if isinstance(value, list):
-        return [rewrite_references(item, resolve, f"{where}[{n}]", refuse) for n, item in enumerate(value)]
+        return [_rewritten_at(item, resolve, f"{where}[{n}]", refuse) for n, item in enumerate(value)]
     return value
 
 

@@ -7,7 +7,7 @@ C-SSRS screen) and why; acting on it is the safety workflow's job, not this one'
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -212,17 +212,23 @@ def do_record_response(
 
 @transaction.atomic
 def do_store_responses(
-    prepared: list[Prepared], *, acting_user: User | None, request: HttpRequest | None = None, now: datetime
+    prepared: list[Prepared],
+    *,
+    acting_user: User | None,
+    request: HttpRequest | None = None,
+    now: datetime,
+    insert: Callable[[list[InstrumentResponse]], list[InstrumentResponse]] | None = None,
 ) -> list[Submission]:
     """Store many new administrations (of any patients) in one transaction: one insert, one
     append of their audit rows, then the safety workflow for each that meets the safety rule —
     what do_record_response does for each. The caller has checked that no idempotency key is
-    taken; a duplicate raises IntegrityError and nothing is stored."""
+    taken; a duplicate raises IntegrityError and nothing is stored. `insert` inserts the rows
+    as bulk_create does (the default), their primary keys set."""
     from django.db.models.signals import post_save
 
     if not prepared:
         return []
-    rows = InstrumentResponse.objects.bulk_create([p.response for p in prepared])
+    rows = (insert or InstrumentResponse.objects.bulk_create)([p.response for p in prepared])
     for row in rows:  # as save() would: the treat-to-target hook, etc.
         post_save.send(
             sender=InstrumentResponse,

@@ -19,7 +19,6 @@ from tandem.measures import definitions
 from tandem.measures import trend as trends
 from tandem.measures.access import ENTITY, access_measures_patient
 from tandem.measures.definitions import Definition, Item
-from tandem.measures.pdf import trend_pdf as render_pdf
 from tandem.measures.signals.present import explain
 from tandem.measures.views import _base
 from tandem.patients.access import access_own_patient
@@ -85,6 +84,8 @@ def trend_pdf(request: AuthenticatedHttpRequest, patient_id: int, instrument: st
     item, _ = chosen_item(defn, request.GET.get("item"))
     today = local_date(timezone.now(), grant.patient.time_zone)
     data = trends.load(grant.patient, defn, today, item=item)
+    from tandem.measures.pdf import trend_pdf as render_pdf  # fpdf loads only for a PDF (0.7 s)
+
     body = render_pdf(data, trends.chart(data), today=today)
     audit_patient_event(
         request.user,

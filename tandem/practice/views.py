@@ -26,7 +26,6 @@ from tandem.practice.actions import PracticeError, do_assign, do_comment, do_end
 from tandem.practice.answers import review
 from tandem.practice.forms import AssignForm
 from tandem.practice.models import Assignment, Entry, EntryStatus, TemplateKind
-from tandem.practice.pdf import diary_week_pdf as build_week_pdf
 from tandem.practice.queries import completion_of, diary_week, entry_days, week_start, with_completion
 from tandem.practice.templates_data import template_for
 
@@ -215,7 +214,9 @@ def week_pdf(request: AuthenticatedHttpRequest, patient_id: int, assignment_id: 
     grant = access.access_practice_patient(request, patient_id)
     assignment = _diary(grant, request, assignment_id)
     monday = _monday(request, patient_today(grant.patient))
-    content = build_week_pdf(grant.patient, assignment, monday, diary_week(assignment, monday))
+    from tandem.practice.pdf import diary_week_pdf  # fpdf loads only for a PDF (about 0.7 s)
+
+    content = diary_week_pdf(grant.patient, assignment, monday, diary_week(assignment, monday))
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="diary-card-{monday.isoformat()}.pdf"'
     response["Cache-Control"] = "no-store"

@@ -8,13 +8,13 @@ from datetime import date
 
 import pytest
 from django.core.management import call_command
-from tqdm import tqdm
 
 from tandem.caretime import synth
 from tandem.caretime.actions import patient_today
 from tandem.caretime.models import TimeEntry
 from tandem.caretime.report import month_start, months_for, previous_month
 from tandem.core.seeding import SynthContext
+from tandem.lib.progress import ProgressBar
 from tandem.patients.models import CareTeamMember
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +51,7 @@ def test_synth_gives_a_share_of_patients_care_time_in_bulk(db):
         seed=3,
         rng=random.Random(3),
         anchor=date(2026, 1, 5),
-        progress=tqdm(disable=True),
+        progress=ProgressBar(disable=True),
         batch=25,
     )
     accounts_synth.generate(ctx)

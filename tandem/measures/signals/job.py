@@ -2,7 +2,8 @@
 
 `evaluate(patient_ids, now)` reads a batch's facts in a fixed number of queries (inputs.gather),
 applies the pure rules (rules.assess, adequacy.judge), writes one TreatmentSignal per patient and
-instrument in one upsert, and raises alerts through tandem.collab.actions.do_raise_alert:
+instrument in one upsert, and raises the batch's alerts together through
+tandem.collab.batch.do_raise_alerts (do_raise_alert's alerts, one insert per table):
 
 - `t2t.needs_case_review` (routine, to the care manager and the psychiatric consultant): no
   ≥ 50 % improvement by 10 weeks;
@@ -29,7 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tandem.accounts.models import Role
-from tandem.collab.actions import do_raise_alert
+from tandem.collab.batch import AlertToRaise, do_raise_alerts
 from tandem.collab.models import Alert, AlertStatus, Severity
 from tandem.core import jobs
 from tandem.measures import definitions
@@ -195,7 +196,7 @@ def _reasons(assessment: Assessment, adequacy: Any, pi: PatientInputs) -> dict[s
 def evaluate(
     patient_ids: list[int], now: datetime, run: SignalRun | None = None, *, rules: AdequacyRules = RULES
 ) -> SignalRun:
-    """One batch: eight reads, one upsert, then one transaction per alert raised."""
+    """One batch: eight reads, one upsert, then the alerts raised together (tandem.collab.batch)."""
     run = run or SignalRun(states={})
     if run.states is None:
         run.states = {}
@@ -250,6 +251,7 @@ def _raise_alerts(needs: list[tuple[PatientInputs, Assessment, Any]], run: Signa
         .annotate(last=Max("received_at"))
     }
     patients: dict[int, Patient] = {}
+    wanted: list[AlertToRaise] = []
     for pi, assessment, adequacy in needs:
         instrument = assessment.instrument
         for rule in ALERT_RULES:
@@ -265,32 +267,31 @@ def _raise_alerts(needs: list[tuple[PatientInputs, Assessment, Any]], run: Signa
                 continue  # the resolution already saw this score: wait for a new one
             if pi.patient_id not in patients:
                 patients.update({p.pk: p for p in Patient.objects.filter(pk__in=ids)})
-            _raise(patients[pi.patient_id], rule, assessment, adequacy, run)
+            wanted.append(_alert(patients[pi.patient_id], rule, assessment, adequacy))
+    for _, created in do_raise_alerts(wanted):  # one insert per table for the batch
+        if created:
+            run.raised += 1
+        else:
+            run.open_already += 1
 
 
-def _raise(patient: Patient, rule: AlertRule, assessment: Assessment, adequacy: Any, run: SignalRun) -> None:
+def _alert(patient: Patient, rule: AlertRule, assessment: Assessment, adequacy: Any) -> AlertToRaise:
     name = definitions.get(assessment.instrument).short_name
     finding = next(f for f in assessment.findings if f.rule == rule.finding)
-    reason = f"{finding.text} {adequacy.text()}"
-    with transaction.atomic():
-        _, created = do_raise_alert(
-            patient,
-            kind=ALERT_KIND,
-            severity=rule.severity,
-            title=rule.title.format(name=name),
-            reason=reason,
-            rule_id=rule.rule_id,
-            source=finding.cite,
-            dedup_key=dedup_key(rule, assessment.instrument),
-            route_to=list(rule.route_to),
-            link=reverse(
-                "measures:trend", kwargs={"patient_id": patient.pk, "instrument": assessment.instrument}
-            ),
-        )
-    if created:
-        run.raised += 1
-    else:
-        run.open_already += 1
+    return AlertToRaise(
+        patient,
+        kind=ALERT_KIND,
+        severity=rule.severity,
+        title=rule.title.format(name=name),
+        reason=f"{finding.text} {adequacy.text()}",
+        rule_id=rule.rule_id,
+        source=finding.cite,
+        dedup_key=dedup_key(rule, assessment.instrument),
+        route_to=list(rule.route_to),
+        link=reverse(
+            "measures:trend", kwargs={"patient_id": patient.pk, "instrument": assessment.instrument}
+        ),
+    )
 
 
 def evaluate_patient(patient: Patient | int, now: datetime | None = None) -> SignalRun:

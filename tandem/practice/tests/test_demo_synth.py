@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 from django.core.management import call_command
-from tqdm import tqdm
 
 from tandem.accounts.models import User
 from tandem.core.seeding import SynthContext
+from tandem.lib.progress import ProgressBar
 from tandem.practice import synth
 from tandem.practice.models import Assignment, Entry, EntryStatus
 
@@ -43,7 +43,7 @@ def test_synth_gives_a_share_of_patients_practice_in_bulk(db):
         seed=3,
         rng=random.Random(3),
         anchor=date(2026, 1, 5),
-        progress=tqdm(disable=True),
+        progress=ProgressBar(disable=True),
         batch=500,
     )
     accounts_synth.generate(ctx)

@@ -10,12 +10,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from tqdm import tqdm
 
 from tandem.accounts.synth import BENCH_KEY, bench_caseload
 from tandem.audit.actions import record_audit
 from tandem.audit.models import Action
 from tandem.core.seeding import SynthContext, builders
+from tandem.lib.progress import ProgressBar
 
 # Ages and enrolment dates count back from this day, not from today, so that a seed gives the
 # same data on any day. It lies in the past, so every care-team membership is active.
@@ -51,7 +51,7 @@ class Command(BaseCommand):
         # tqdm rewrites its line with \r, which Django's OutputWrapper would break into new lines.
         stream = getattr(self.stderr, "_out", sys.stderr)
         with (
-            tqdm(
+            ProgressBar(
                 total=patients,
                 unit=" patients",
                 file=stream,

@@ -17,12 +17,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http import HttpRequest
-from tqdm import tqdm
 
 from tandem.accounts.models import ApiToken, Organisation, User
 from tandem.fhir.auth import Caller
 from tandem.fhir.bulk_import import Report, count_lines, import_bundle, import_ndjson
 from tandem.fhir.importer import Importer
+from tandem.lib.progress import ProgressBar
 
 # What the command may do on EMAIL's behalf: what a token with these scopes could.
 SCOPES = "user/*.read user/*.c"
@@ -80,7 +80,9 @@ class Command(BaseCommand):
             if done[0] % PLAIN_EVERY == 0:
                 stream.write(f"{done[0]}{f' of {total}' if total else ''} resources\n")
 
-        with tqdm(total=total, unit=" resources", file=stream, disable=not tty, mininterval=0.5) as bar:
+        with ProgressBar(
+            total=total, unit=" resources", file=stream, disable=not tty, mininterval=0.5
+        ) as bar:
 
             def tick(n: int) -> None:
                 bar.update(n)

@@ -16,9 +16,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from tqdm import tqdm
 
 from tandem.accounts.models import User
+from tandem.lib.progress import ProgressBar
 from tandem.medications.fills import ImportFileError, import_fills
 
 ENCODING = "utf-8-sig"  # spreadsheets often start UTF-8 files with a byte-order mark
@@ -65,7 +65,7 @@ class Command(BaseCommand):
         stream = getattr(self.stderr, "_out", sys.stderr)
         with (
             path.open(encoding=ENCODING, newline="") as lines,
-            tqdm(
+            ProgressBar(
                 total=total,
                 unit=" rows",
                 file=stream,
