@@ -28,10 +28,10 @@ from tandem.accounts.models import CLINICAL_ROLES, Membership, Organisation
 from tandem.audit.actions import patient_event, record_audit_many
 from tandem.audit.models import Action
 from tandem.fhir.auth import Caller, permits
-from tandem.fhir.bulk_rows import FastInsert
 from tandem.fhir.importer import Imported, Importer, patient_fields
 from tandem.fhir.policy import parse_patient_id
 from tandem.fhir.structure import RepeatedValidator
+from tandem.lib.fast_insert import FastInsert
 from tandem.measures.access import ADMINISTERING_ROLES, may_administer
 from tandem.measures.actions import Prepared, do_store_responses, prepare_ingest
 from tandem.measures.models import InstrumentResponse

@@ -11,6 +11,8 @@ across sources exactly as for a single table.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -123,14 +125,19 @@ class UnionType(ResourceType):
             return Q(pk=parsed[1]) if parsed is not None and parsed[0] == index else NOTHING
         return self.sources[index].q(param, value)
 
-    def _part(self, caller: Caller, index: int, query: Query) -> QuerySet[Any]:
+    def _part(self, caller: Caller, index: int, query: Query) -> QuerySet[Any] | None:
+        """The source's rows matching the query as union columns; None when a parameter matches
+        none of its rows (a survey category asked of laboratory results), so that the union
+        leaves the source out."""
         source = self.sources[index]
-        rows = source.base(caller)
+        conditions = []
         for param, values in query.filters:
-            condition = NOTHING
-            for n, value in enumerate(values):
-                found = self._q(index, param, value)
-                condition = found if n == 0 else condition | found
+            found = [self._q(index, param, value) for value in values]
+            if all(q == NOTHING for q in found):
+                return None
+            conditions.append(functools.reduce(operator.or_, (q for q in found if q != NOTHING)))
+        rows = source.base(caller)
+        for condition in conditions:
             rows = rows.filter(condition)
         columns = {f"u_{c}": F(source.fields[c]) for c in self.columns}
         return (
@@ -151,7 +158,9 @@ class UnionType(ResourceType):
         return order
 
     def search(self, caller: Caller, query: Query) -> Page:
-        parts = [self._part(caller, i, query) for i in range(len(self.sources))]
+        parts = [part for i in range(len(self.sources)) if (part := self._part(caller, i, query)) is not None]
+        if not parts:
+            return Page([], 0 if query.total else None, False)
         combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
         if query.count == 0:
             return Page([], combined.count() if query.total else None, False)

@@ -1,6 +1,6 @@
 """`tandem import` with its second process (tandem.fhir.bulk_ahead): the same rows, errors and
 audit as the importing process alone; a failing second process changes nothing; no process is
-left behind; the insert built once (tandem.fhir.bulk_rows) sends what bulk_create sends."""
+left behind; the insert built once (tandem.lib.fast_insert) sends what bulk_create sends."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ from tandem.fhir.auth import Caller
 from tandem.fhir.bulk_ahead import Outbox
 from tandem.fhir.bulk_chunks import BulkStore
 from tandem.fhir.bulk_import import Report, _NdjsonImport, import_ndjson
-from tandem.fhir.bulk_rows import FastInsert
 from tandem.fhir.importer import Importer
 from tandem.fhir.tests.test_import import sender_patient, write_ndjson
 from tandem.fhir.tests.test_transaction import response
+from tandem.lib.fast_insert import FastInsert
 from tandem.measures.models import AdministeredBy, InstrumentResponse, Source
 from tandem.safety.models import SafetyTrigger
 

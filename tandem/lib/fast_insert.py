@@ -1,5 +1,5 @@
-"""Inserting many new rows of one model, the statement built once per model (for an import's
-thousands of responses): what `Model.objects.bulk_create(objs)` does for plain values, without
+"""Inserting new rows of one model, the statement built once per model and row count (an
+import's thousands of responses, the audit rows every request appends): what `Model.objects.bulk_create(objs)` does for plain values, without
 building and compiling a query per batch.
 
 Each row's values are those bulk_create sends the database — `field.get_db_prep_save(
