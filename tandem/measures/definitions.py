@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DATA = Path(__file__).parent / "data"
 VISIT_FEEDBACK = Path(__file__).resolve().parent.parent / "feedback" / "data" / "visit_feedback.json"
@@ -197,16 +197,17 @@ class Definition(_Model):
     q1_only_note: Q1OnlyNote | None = None
     sources: tuple[str, ...] = Field(min_length=1)
 
-    _by_link: dict[str, Item] = PrivateAttr(default_factory=dict)
-
-    def model_post_init(self, context: Any, /) -> None:
-        self._by_link = {i.link_id: i for i in self.items}
+    @cached_property
+    def by_link(self) -> dict[str, Item]:
+        """Items by linkId (an ordinary attribute once computed: scoring asks for every answer,
+        and pydantic's private attributes are slow to read)."""
+        return {i.link_id: i for i in self.items}
 
     def item(self, link_id: str) -> Item:
-        return self._by_link[link_id]
+        return self.by_link[link_id]
 
     def has_item(self, link_id: str) -> bool:
-        return link_id in self._by_link
+        return link_id in self.by_link
 
     def options(self, item: Item) -> tuple[Option, ...]:
         if item.answer_list:
