@@ -42,6 +42,25 @@ def _recipients(patient: Patient, roles: list[str]) -> list[User]:
     )
 
 
+def alert_page(patient: Patient, link: str = "") -> str:
+    """Where an alert's notification leads: its own link, else the patient's alerts."""
+    return settings.SITE_URL + (link or reverse("collab:patient_alerts", kwargs={"patient_id": patient.pk}))
+
+
+def alert_notice(alert: Alert, patient: Patient, title: str, page: str) -> dict[str, str]:
+    """do_notify's text and e-mail for a raised alert to those it is routed to (an e-mail for
+    urgent ones only, with no patient detail: it says to sign in)."""
+    urgent = alert.severity == Severity.URGENT
+    return {
+        "text": f"{alert.get_severity_display()} alert for {patient.name}: {title}",
+        "link": page,
+        "email_subject": "Tandem: an urgent alert" if urgent else "",
+        "email_body": f"An urgent alert was raised for a patient on your team. Sign in to see it: {page}"
+        if urgent
+        else "",
+    }
+
+
 def do_raise_alert(
     patient: Patient,
     *,
@@ -110,17 +129,8 @@ def do_raise_alert(
         route_to=route_to,
         ack_due_at=ack_due_at.isoformat() if ack_due_at else None,
     )
-    page = settings.SITE_URL + (link or reverse("collab:patient_alerts", kwargs={"patient_id": patient.pk}))
-    urgent = severity == Severity.URGENT
-    do_notify(
-        _recipients(patient, route_to),
-        f"{alert.get_severity_display()} alert for {patient.name}: {title}",
-        link=page,
-        email_subject="Tandem: an urgent alert" if urgent else "",
-        email_body=f"An urgent alert was raised for a patient on your team. Sign in to see it: {page}"
-        if urgent
-        else "",
-    )
+    page = alert_page(patient, link)
+    do_notify(_recipients(patient, route_to), **alert_notice(alert, patient, title, page))
     if notify_roles:
         others = [
             u

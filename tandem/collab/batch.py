@@ -16,18 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from tandem.accounts.models import Notification, User
 from tandem.accounts.tasks import send_email
 from tandem.audit.actions import patient_event, record_audit_many
 from tandem.audit.models import Action
-from tandem.collab.actions import do_raise_alert
+from tandem.collab.actions import alert_notice, alert_page, do_raise_alert
 from tandem.collab.escalation import ack_due, policy_for
-from tandem.collab.models import Alert, AlertRoute, AlertStatus, Severity
+from tandem.collab.models import Alert, AlertRoute, AlertStatus
 from tandem.collab.routing import ALL_ROLES, routes_for
 from tandem.patients.models import CareTeamMember, Patient, active_on
 
@@ -169,20 +167,9 @@ def _write(new: list[tuple[AlertToRaise, Alert]], now: datetime) -> None:
     notices: list[Notification] = []
     for item, alert in new:
         patient = item.patient
-        page = settings.SITE_URL + (
-            item.link or reverse("collab:patient_alerts", kwargs={"patient_id": patient.pk})
-        )
-        urgent = item.severity == Severity.URGENT
+        page = alert_page(patient, item.link)
         routed = _recipients(team.get(patient.pk, []), alert.route_to)
-        notices += _notify(
-            routed,
-            f"{alert.get_severity_display()} alert for {patient.name}: {item.title}",
-            link=page,
-            email_subject="Tandem: an urgent alert" if urgent else "",
-            email_body=f"An urgent alert was raised for a patient on your team. Sign in to see it: {page}"
-            if urgent
-            else "",
-        )
+        notices += _notify(routed, **alert_notice(alert, patient, item.title, page))
         if item.notify_roles:
             told = {u.pk for u in routed}
             others = [u for u in _recipients(team.get(patient.pk, []), item.notify_roles) if u.pk not in told]
