@@ -8,7 +8,7 @@ in the portal.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from django.http import Http404, HttpRequest
 
@@ -22,7 +22,17 @@ ENTITY = "QuestionnaireResponse"
 ADMINISTERING_ROLES = frozenset({Role.THERAPIST, Role.PRESCRIBER, Role.CARE_MANAGER})
 
 
-def may_administer(grant: PatientGrant) -> bool:
+class Grounds(Protocol):
+    """Why a user sees a patient: a PatientGrant, or the FHIR policy's decision."""
+
+    @property
+    def basis(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+
+def may_administer(grant: Grounds) -> bool:
     return grant.basis == "care_team" and grant.role in ADMINISTERING_ROLES
 
 

@@ -22,7 +22,7 @@ from tandem.fhir.registry import Include, ResourceType, register
 from tandem.fhir.resources.common import instant, patient_params, ref, token_q
 from tandem.fhir.search import DateParam, ReferenceParam, Token, TokenParam
 from tandem.measures import definitions
-from tandem.measures.access import ADMINISTERING_ROLES
+from tandem.measures.access import may_administer
 from tandem.measures.actions import do_ingest_questionnaire_response
 from tandem.measures.fhir import FhirInputError, find_definition
 from tandem.measures.models import AdministeredBy, InstrumentResponse, Source
@@ -170,9 +170,6 @@ class QuestionnaireResponseType(ResourceType):
             return "patient"
         if caller.patient_context_only:
             return None
-        # The care team's administering roles, as the UI's may_administer decides, from the
-        # policy's own decision for this patient.
+        # As the UI decides (may_administer), from the policy's decision for this patient.
         basis = grants(caller, {patient.pk}, Category.MEASURES).get(patient.pk)
-        if basis is None or basis.basis != "care_team" or basis.role not in ADMINISTERING_ROLES:
-            return None
-        return basis.role
+        return basis.role if basis is not None and may_administer(basis) else None
